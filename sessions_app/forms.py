@@ -1,0 +1,89 @@
+from __future__ import annotations
+
+import re
+
+from django import forms
+
+from sessions_app.models import SESSION_NAME_HELP, SESSION_NAME_RE, ConnectorInstance
+
+_PHONE_JUNK = re.compile(r"[\s().-]")
+
+
+class InstanceForm(forms.Form):
+    session = forms.CharField(
+        label="SESSION namespace",
+        max_length=200,  # longer input gets our own sentence below, not a bare length error
+        help_text=SESSION_NAME_HELP,
+        error_messages={"required": f"Choose a SESSION namespace: {SESSION_NAME_HELP}"},
+    )
+    name = forms.CharField(label="Display name", max_length=200)
+    api_id = forms.IntegerField(label="API id (optional)", required=False, min_value=1, max_value=2**31 - 1)
+    api_hash = forms.CharField(label="API hash (optional)", required=False, max_length=32, widget=forms.PasswordInput)
+
+    def clean_session(self) -> str:
+        session = self.cleaned_data["session"]
+        if not re.fullmatch(SESSION_NAME_RE, session):
+            raise forms.ValidationError(f"{session[:70]!r} is not a valid SESSION namespace. Use {SESSION_NAME_HELP}")
+        if ConnectorInstance.objects.filter(session=session).exists():
+            raise forms.ValidationError(f"An instance with SESSION {session!r} already exists. Pick another namespace.")
+        return session
+
+    def clean_api_hash(self) -> str:
+        api_hash = self.cleaned_data["api_hash"].strip()
+        if api_hash and not re.fullmatch(r"[0-9a-fA-F]{32}", api_hash):
+            raise forms.ValidationError("The API hash is the 32-character hexadecimal string from my.telegram.org.")
+        return api_hash.lower()
+
+    def clean(self) -> dict:
+        data = super().clean()
+        if bool(data.get("api_id")) != bool(data.get("api_hash")):
+            raise forms.ValidationError("Give both the API id and the API hash, or neither (the dashboard's own are used then).")
+        return data
+
+
+class PhoneForm(forms.Form):
+    phone = forms.CharField(
+        label="Phone number",
+        max_length=32,
+        help_text="International format with the country code, e.g. +44 7700 900123.",
+        widget=forms.TextInput(attrs={"autocomplete": "tel", "inputmode": "tel"}),
+    )
+
+    def clean_phone(self) -> str:
+        raw = _PHONE_JUNK.sub("", self.cleaned_data["phone"])
+        digits = raw.removeprefix("+")
+        if not digits.isdigit() or not 7 <= len(digits) <= 15 or raw.count("+") > 1:
+            raise forms.ValidationError(
+                "Enter the phone number in international format: + and the country code, then the number (7 to 15 digits)."
+            )
+        return "+" + digits
+
+
+class CodeForm(forms.Form):
+    code = forms.CharField(
+        label="Code",
+        max_length=20,
+        widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
+    )
+
+    def clean_code(self) -> str:
+        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
+        if not code.isdigit() or not 4 <= len(code) <= 8:
+            raise forms.ValidationError("The code is the 5-digit number Telegram sent (digits only).")
+        return code
+
+
+class PasswordForm(forms.Form):
+    password = forms.CharField(label="Two-step verification password", max_length=256, widget=forms.PasswordInput(render_value=False), strip=False)
+
+
+class ImportForm(forms.Form):
+    session_string = forms.CharField(
+        label="Session string",
+        max_length=2000,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="The TELEGRAM_SESSION value printed by generate_session (one line starting with 1).",
+    )
+
+    def clean_session_string(self) -> str:
+        return "".join(self.cleaned_data["session_string"].split())

@@ -1,0 +1,174 @@
+"""teleconnect's data: connector instances, their pending logins, team roles, audit, leases."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.core.validators import RegexValidator
+from django.db import models
+
+from sessions_app.crypto import EncryptedTextField
+
+SESSION_NAME_RE = r"^[A-Za-z0-9_-]{1,64}$"
+SESSION_NAME_HELP = "1 to 64 characters: letters A-Z or a-z, digits, '-' and '_' (no spaces, slashes or dots)."
+session_name_validator = RegexValidator(SESSION_NAME_RE, message=f"Use {SESSION_NAME_HELP}")
+
+
+def session_object_storage():
+    from sessions_app.storage import get_session_storage
+
+    return get_session_storage()
+
+
+class InstanceStatus(models.TextChoices):
+    NEW = "new", "new"
+    CODE_SENT = "code_sent", "code sent"
+    PASSWORD_NEEDED = "password_needed", "password needed"
+    ACTIVE = "active", "active"
+    UNSAVED = "unsaved", "active, not saved to the store"
+    EXPIRED = "expired", "expired"
+    REVOKED = "revoked", "revoked"
+    ERROR = "error", "error"
+
+
+class ConnectorInstance(models.Model):
+    session = models.CharField(
+        "SESSION namespace", max_length=64, unique=True, validators=[session_name_validator], help_text=SESSION_NAME_HELP
+    )
+    name = models.CharField("display name", max_length=200)
+    api_id = models.PositiveIntegerField("API id override", null=True, blank=True)
+    api_hash = EncryptedTextField("API hash override")
+    status = models.CharField(max_length=20, choices=InstanceStatus.choices, default=InstanceStatus.NEW)
+    phone = EncryptedTextField()
+    session_string = EncryptedTextField()
+    telegram_user_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    telegram_name = models.CharField(max_length=300, blank=True, editable=False)
+    telegram_username = models.CharField(max_length=64, blank=True, editable=False)
+    last_error = models.TextField(blank=True, editable=False)
+    flood_wait_until = models.DateTimeField(null=True, blank=True, editable=False)
+    # The object the connector loads: telegram/{SESSION}/session.txt in the session store.
+    session_object = models.FileField(storage=session_object_storage, max_length=200, blank=True, editable=False)
+    object_etag = models.CharField(max_length=100, blank=True, editable=False)
+    object_size = models.PositiveIntegerField(null=True, blank=True, editable=False)
+    object_last_modified = models.DateTimeField(null=True, blank=True, editable=False)
+    object_version_id = models.CharField(max_length=200, blank=True, editable=False)
+    object_encryption = models.CharField(max_length=50, blank=True, editable=False)
+    saved_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verified_at = models.DateTimeField(null=True, blank=True, editable=False)
+    verify_result = models.CharField(max_length=30, blank=True, editable=False)
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["session"]
+
+    def __str__(self) -> str:
+        return self.session
+
+    def __repr__(self) -> str:
+        return f"<ConnectorInstance {self.session} {self.status}>"
+
+    @property
+    def phone_masked(self) -> str:
+        return mask_phone(self.phone)
+
+    @property
+    def has_session(self) -> bool:
+        return bool(self.session_string)
+
+    @property
+    def object_key(self) -> str:
+        return f"telegram/{self.session}/session.txt"
+
+
+def mask_phone(phone: str) -> str:
+    digits = phone.lstrip("+")
+    if len(digits) <= 4:
+        return "*" * len(digits)
+    return "+" + digits[:3] + "*" * (len(digits) - 5) + digits[-2:]
+
+
+class LoginStep(models.TextChoices):
+    CODE = "code", "code"
+    PASSWORD = "password", "password"
+
+
+class PendingLogin(models.Model):
+    """The state between two login steps, so any web process can serve the next one.
+
+    session_string holds the not-yet-authorized auth key the code was requested with: Telegram
+    binds the code to that key, so the next step must reconnect with exactly this key.
+    """
+
+    instance = models.OneToOneField(ConnectorInstance, on_delete=models.CASCADE, related_name="pending_login")
+    step = models.CharField(max_length=10, choices=LoginStep.choices, default=LoginStep.CODE)
+    session_string = EncryptedTextField()
+    phone = EncryptedTextField()
+    phone_code_hash = EncryptedTextField()
+    code_type = models.CharField(max_length=40, blank=True)
+    next_type = models.CharField(max_length=40, blank=True)
+    code_sent_at = models.DateTimeField(null=True, blank=True)
+    code_timeout = models.PositiveIntegerField(null=True, blank=True)
+    password_hint = models.CharField(max_length=200, blank=True)
+    previous_status = models.CharField(max_length=20, choices=InstanceStatus.choices, blank=True)
+    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    def __repr__(self) -> str:
+        return f"<PendingLogin {self.instance_id} {self.step}>"
+
+
+class SendCodeAttempt(models.Model):
+    """One auth.sendCode we made, for throttling per instance and per phone (phone kept as an HMAC)."""
+
+    instance = models.ForeignKey(ConnectorInstance, null=True, on_delete=models.SET_NULL, related_name="+")
+    phone_fingerprint = models.CharField(max_length=64, db_index=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+
+class Role(models.TextChoices):
+    VIEWER = "viewer", "viewer: sees the instance"
+    OPERATOR = "operator", "operator: logs in, saves, verifies, archives"
+    OWNER = "owner", "owner: also revokes, terminates sessions, imports"
+
+
+ROLE_RANK = {Role.VIEWER: 1, Role.OPERATOR: 2, Role.OWNER: 3}
+
+
+class Membership(models.Model):
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="instance_memberships")
+    instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="memberships")
+    role = models.CharField(max_length=10, choices=Role.choices, default=Role.VIEWER)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["user", "instance"], name="one_role_per_user_and_instance")]
+
+    def __str__(self) -> str:
+        return f"{self.user} is {self.role} of {self.instance}"
+
+
+class AuditEvent(models.Model):
+    """Who did what to which instance. detail never holds a secret (no session, code, hash or password)."""
+
+    instance = models.ForeignKey(ConnectorInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
+    session = models.CharField(max_length=64, blank=True, db_index=True)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    action = models.CharField(max_length=60)
+    outcome = models.CharField(max_length=20, default="ok")
+    detail = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.session} {self.action} {self.outcome}"
+
+
+class TelegramLease(models.Model):
+    """One live Telegram connection per SESSION across processes (two would risk AUTH_KEY_DUPLICATED)."""
+
+    session = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=60, blank=True)
+    expires_at = models.DateTimeField()

@@ -1,0 +1,55 @@
+from __future__ import annotations
+
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+
+from sessions_app.models import ConnectorInstance, InstanceStatus, Membership, Role
+from sessions_app.services.audit import audit_record
+from sessions_app.services.events import event_broadcast
+from sessions_app.telegram.client import ApiCredentials, default_credentials
+
+
+@transaction.atomic
+def instance_create(
+    *, actor: AbstractBaseUser, session: str, name: str, api_id: int | None = None, api_hash: str = ""
+) -> ConnectorInstance:
+    instance = ConnectorInstance(session=session, name=name, api_id=api_id, api_hash=api_hash, created_by=actor)
+    instance.full_clean()
+    instance.save()
+    Membership.objects.create(user=actor, instance=instance, role=Role.OWNER)
+    audit_record(
+        instance=instance, actor=actor, action="instance.create", detail={"name": name, "api_override": api_id is not None}
+    )
+    return instance
+
+
+def instance_credentials(instance: ConnectorInstance) -> ApiCredentials:
+    """The instance's own API id/hash when set, else the dashboard's."""
+    if instance.api_id:
+        return ApiCredentials(api_id=instance.api_id, api_hash=instance.api_hash)
+    return default_credentials()
+
+
+def instance_set_status(
+    *,
+    instance: ConnectorInstance,
+    status: str,
+    actor: AbstractBaseUser | None,
+    error: str = "",
+    fields: tuple[str, ...] = (),
+) -> ConnectorInstance:
+    """The one place an instance's status changes: saved, audited, broadcast (DESIGN decision 4)."""
+    previous = instance.status
+    instance.status = status
+    instance.last_error = error
+    instance.save(update_fields=["status", "last_error", "updated_at", *fields])
+    if previous != status:
+        audit_record(
+            instance=instance, actor=actor, action="instance.status", detail={"from": previous, "to": status}
+        )
+    event_broadcast(
+        session=instance.session,
+        kind="status",
+        data={"status": status, "label": InstanceStatus(status).label, "error": error},
+    )
+    return instance

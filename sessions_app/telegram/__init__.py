@@ -1,0 +1,1 @@
+"""The Telegram boundary: the only package that imports telethon."""

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from sessions_app import selectors
+from sessions_app.forms import InstanceForm
+from sessions_app.models import Role
+from sessions_app.services.instances import instance_create
+from sessions_app.views.access import instance_for
+
+
+def instance_list(request: HttpRequest) -> HttpResponse:
+    instances = selectors.instances_visible_to(request.user)
+    return render(
+        request,
+        "sessions_app/instance_list.html",
+        {"instances": instances, "can_create": selectors.can_create_instances(request.user)},
+    )
+
+
+@require_http_methods(["GET", "POST"])
+def instance_new(request: HttpRequest) -> HttpResponse:
+    if not selectors.can_create_instances(request.user):
+        raise PermissionDenied("Only team admins (staff) can add connector instances.")
+    form = InstanceForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        instance = instance_create(
+            actor=request.user, session=data["session"], name=data["name"], api_id=data["api_id"], api_hash=data["api_hash"]
+        )
+        messages.success(request, f"Instance {instance.session} created. Next: log it in to Telegram.")
+        return redirect("instance_detail", session=instance.session)
+    return render(request, "sessions_app/instance_new.html", {"form": form}, status=400 if form.errors else 200)
+
+
+def instance_detail(request: HttpRequest, session: str) -> HttpResponse:
+    instance, role = instance_for(request, session)
+    context = {
+        "instance": instance,
+        "role": role,
+        "can_operate": selectors.has_role(role, Role.OPERATOR),
+        "can_own": selectors.has_role(role, Role.OWNER),
+        "pending": selectors.pending_login_for(instance),
+        "audit": selectors.recent_audit(instance),
+    }
+    return render(request, "sessions_app/instance_detail.html", context)

@@ -1,0 +1,109 @@
+from __future__ import annotations
+
+from django.contrib import messages
+from django.forms import Form
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.utils import timezone
+from django.views.decorators.http import require_http_methods, require_POST
+
+from sessions_app import selectors
+from sessions_app.forms import CodeForm, ImportForm, PasswordForm, PhoneForm
+from sessions_app.models import ConnectorInstance, LoginStep, Role
+from sessions_app.services import login as login_service
+from sessions_app.telegram.errors import TelegramError
+from sessions_app.views.access import instance_for
+
+
+def _add_telegram_error(form: Form, error: TelegramError) -> None:
+    field = error.field if error.field in form.fields else None
+    form.add_error(field, error.message)
+
+
+def _login_page(request: HttpRequest, instance: ConnectorInstance, form: Form | None = None, status: int = 200) -> HttpResponse:
+    pending = selectors.pending_login_for(instance)
+    if form is None:
+        if pending is None:
+            form = PhoneForm()
+        elif pending.step == LoginStep.CODE:
+            form = CodeForm()
+        else:
+            form = PasswordForm()
+    flood_left = 0
+    if instance.flood_wait_until and instance.flood_wait_until > timezone.now():
+        flood_left = int((instance.flood_wait_until - timezone.now()).total_seconds()) + 1
+    context = {"instance": instance, "pending": pending, "form": form, "flood_left": flood_left}
+    return render(request, "sessions_app/login.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def login_step(request: HttpRequest, session: str) -> HttpResponse:
+    """GET shows the current step's form; POST submits it (phone, then code, then password)."""
+    instance, _ = instance_for(request, session, Role.OPERATOR)
+    if request.method == "GET":
+        return _login_page(request, instance)
+
+    pending = selectors.pending_login_for(instance)
+    if pending is None:
+        form: Form = PhoneForm(request.POST)
+    elif pending.step == LoginStep.CODE:
+        form = CodeForm(request.POST)
+    else:
+        form = PasswordForm(request.POST)
+    if not form.is_valid():
+        return _login_page(request, instance, form, status=400)
+    try:
+        if isinstance(form, PhoneForm):
+            login_service.login_send_code(instance=instance, actor=request.user, phone=form.cleaned_data["phone"])
+            messages.info(request, "Telegram sent a login code. Enter it below.")
+        elif isinstance(form, CodeForm):
+            login_service.login_submit_code(instance=instance, actor=request.user, code=form.cleaned_data["code"])
+        else:
+            login_service.login_submit_password(instance=instance, actor=request.user, password=form.cleaned_data["password"])
+    except TelegramError as error:
+        _add_telegram_error(form, error)
+        instance.refresh_from_db()
+        return _login_page(request, instance, form, status=400)
+    instance.refresh_from_db()
+    if selectors.pending_login_for(instance) is None:
+        messages.success(request, f"Logged in as {instance.telegram_name}. The instance is {instance.get_status_display()}.")
+        return redirect("instance_detail", session=instance.session)
+    return redirect("instance_login", session=instance.session)
+
+
+@require_POST
+def login_resend(request: HttpRequest, session: str) -> HttpResponse:
+    instance, _ = instance_for(request, session, Role.OPERATOR)
+    try:
+        login_service.login_resend_code(instance=instance, actor=request.user)
+    except TelegramError as error:
+        form = CodeForm()
+        form.add_error(None, error.message)
+        instance.refresh_from_db()
+        return _login_page(request, instance, form, status=400)
+    messages.info(request, "A new code is on its way.")
+    return redirect("instance_login", session=instance.session)
+
+
+@require_POST
+def login_cancel(request: HttpRequest, session: str) -> HttpResponse:
+    instance, _ = instance_for(request, session, Role.OPERATOR)
+    login_service.login_cancel(instance=instance, actor=request.user)
+    messages.info(request, "Login cancelled.")
+    return redirect("instance_detail", session=instance.session)
+
+
+@require_http_methods(["GET", "POST"])
+def session_import(request: HttpRequest, session: str) -> HttpResponse:
+    instance, _ = instance_for(request, session, Role.OWNER)
+    form = ImportForm(request.POST or None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            login_service.session_import(instance=instance, actor=request.user, session_string=form.cleaned_data["session_string"])
+        except TelegramError as error:
+            _add_telegram_error(form, error)
+        else:
+            messages.success(request, f"Session imported: logged in as {instance.telegram_name}.")
+            return redirect("instance_detail", session=instance.session)
+    status = 400 if form.errors else 200
+    return render(request, "sessions_app/import.html", {"instance": instance, "form": form}, status=status)

@@ -1,0 +1,100 @@
+"""Typed readers for settings that come from the environment.
+
+Each reader returns the embedded default when the variable is unset or empty and raises
+ImproperlyConfigured naming the variable when a value is present but malformed, so a typo
+stops start-up instead of silently running with a default.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from pathlib import Path
+
+from django.core.exceptions import ImproperlyConfigured
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off"}
+
+
+def _raw(name: str) -> str | None:
+    value = os.environ.get(name)
+    if value is None or value.strip() == "":
+        return None
+    return value.strip()
+
+
+def env_str(name: str, default: str = "") -> str:
+    value = _raw(name)
+    return default if value is None else value
+
+
+def env_bool(name: str, default: bool = False) -> bool:
+    value = _raw(name)
+    if value is None:
+        return default
+    lowered = value.lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ImproperlyConfigured(f"{name} must be a boolean (1/0, true/false, yes/no), got {value!r}")
+
+
+def env_int(name: str, default: int, *, minimum: int | None = None) -> int:
+    value = _raw(name)
+    if value is None:
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise ImproperlyConfigured(f"{name} must be an integer, got {value!r}") from None
+    if minimum is not None and number < minimum:
+        raise ImproperlyConfigured(f"{name} must be at least {minimum}, got {number}")
+    return number
+
+
+def env_list(name: str, default: list[str]) -> list[str]:
+    value = _raw(name)
+    if value is None:
+        return list(default)
+    return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_secret(name: str, default: str = "") -> str:
+    """Read NAME, or the contents of the file named by NAME_FILE (for Docker/K8s secrets)."""
+    file_name = _raw(f"{name}_FILE")
+    if file_name is not None:
+        try:
+            return Path(file_name).read_text(encoding="utf-8").strip()
+        except OSError as exc:
+            raise ImproperlyConfigured(f"{name}_FILE points to {file_name!r}, which cannot be read: {exc.strerror}") from None
+    return env_str(name, default)
+
+
+def env_rate(name: str, default: str) -> tuple[int, int]:
+    """A rate written as COUNT/SECONDS, e.g. 5/3600."""
+    value = env_str(name, default)
+    count, sep, seconds = value.partition("/")
+    try:
+        parsed = (int(count), int(seconds))
+    except ValueError:
+        parsed = (-1, -1)
+    if not sep or parsed[0] < 1 or parsed[1] < 1:
+        raise ImproperlyConfigured(f"{name} must look like COUNT/SECONDS with positive numbers (e.g. 5/3600), got {value!r}")
+    return parsed
+
+
+def local_secret(path: Path, make: Callable[[], str]) -> str:
+    """A secret generated once for a local, embedded-defaults install and kept in var/ (mode 0600)."""
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    value = make()
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:  # another process (web or worker) started at the same moment
+        return path.read_text(encoding="utf-8").strip()
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(value)
+    return value

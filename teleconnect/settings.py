@@ -1,0 +1,194 @@
+"""teleconnect settings: everything comes from the environment, with embedded defaults.
+
+The defaults run the whole product on one machine: SQLite, a local session-object directory,
+the in-memory channel layer and the demo Telegram. DATABASE_URL, REDIS_URL, AWS_S3_SESSION_BUCKET
+and TELEGRAM_API_ID switch each one to the real engine.
+"""
+
+from __future__ import annotations
+
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from cryptography.fernet import Fernet
+from django.core.exceptions import ImproperlyConfigured
+
+from teleconnect.env import env_bool, env_int, env_list, env_rate, env_secret, env_str, local_secret
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+VAR_DIR = Path(env_str("TELECONNECT_VAR_DIR", str(BASE_DIR / "var")))
+
+DEBUG = env_bool("DJANGO_DEBUG", False)
+# Production sets DJANGO_HTTPS=1 behind TLS: secure cookies, HSTS, redirect to https.
+HTTPS = env_bool("DJANGO_HTTPS", False)
+
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or local_secret(
+    VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
+)
+ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
+CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
+
+INSTALLED_APPS = [
+    "daphne",
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "django.contrib.staticfiles",
+    "django_htmx",
+    "channels",
+    "django_tasks",
+    "django_tasks_db",
+    "sessions_app",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "django_htmx.middleware.HtmxMiddleware",
+]
+
+ROOT_URLCONF = "teleconnect.urls"
+ASGI_APPLICATION = "teleconnect.asgi.application"
+WSGI_APPLICATION = "teleconnect.wsgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [BASE_DIR / "templates"],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "sessions_app.context_processors.product",
+            ],
+        },
+    },
+]
+
+DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'teleconnect.sqlite3'}")
+try:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0))}
+except ValueError as exc:
+    raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from None
+if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
+    # The web server and the task worker write to one file: WAL lets readers run beside the
+    # writer, IMMEDIATE makes a writing transaction take the lock up front instead of failing
+    # half-way with "database is locked".
+    DATABASES["default"]["OPTIONS"] = {
+        "transaction_mode": "IMMEDIATE",
+        "timeout": 20,
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+REDIS_URL = env_str("REDIS_URL")
+if REDIS_URL:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [REDIS_URL]}}}
+else:
+    CHANNEL_LAYERS = {"default": {"BACKEND": "channels.layers.InMemoryChannelLayer"}}
+
+TASKS = {"default": {"BACKEND": "django_tasks_db.DatabaseBackend"}}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator"},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+LOGIN_URL = "/accounts/login/"
+LOGIN_REDIRECT_URL = "/"
+LOGOUT_REDIRECT_URL = "/accounts/login/"
+
+LANGUAGE_CODE = "en-us"
+TIME_ZONE = env_str("TIME_ZONE", "UTC")
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "static/"
+STATIC_ROOT = BASE_DIR / "staticfiles"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {"BACKEND": "whitenoise.storage.CompressedStaticFilesStorage"},
+}
+WHITENOISE_USE_FINDERS = True
+
+# Security headers: on everywhere; the ones that require https follow DJANGO_HTTPS.
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = HTTPS
+CSRF_COOKIE_SECURE = HTTPS
+SECURE_SSL_REDIRECT = HTTPS and env_bool("DJANGO_SSL_REDIRECT", True)
+SECURE_HSTS_SECONDS = env_int("DJANGO_HSTS_SECONDS", 31536000 if HTTPS else 0, minimum=0)
+SECURE_HSTS_INCLUDE_SUBDOMAINS = HTTPS
+SECURE_HSTS_PRELOAD = HTTPS
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
+X_FRAME_OPTIONS = "DENY"
+SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+
+# --- Secrets at rest -------------------------------------------------------------------------
+# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: put the new key first).
+_encryption_keys = env_secret("SESSION_ENCRYPTION_KEY") or local_secret(
+    VAR_DIR / "session_encryption_key", lambda: Fernet.generate_key().decode()
+)
+SESSION_ENCRYPTION_KEYS = [key.strip() for key in _encryption_keys.split(",") if key.strip()]
+for _index, _key in enumerate(SESSION_ENCRYPTION_KEYS):
+    try:
+        Fernet(_key)
+    except ValueError:
+        raise ImproperlyConfigured(
+            f"SESSION_ENCRYPTION_KEY entry {_index + 1} is not a Fernet key (32 url-safe base64-encoded bytes)"
+        ) from None
+
+# --- Telegram ----------------------------------------------------------------------------------
+TELEGRAM_API_ID = env_int("TELEGRAM_API_ID", 0, minimum=0)
+TELEGRAM_API_HASH = env_secret("TELEGRAM_API_HASH")
+TELEGRAM_DEMO = TELEGRAM_API_ID == 0
+if not TELEGRAM_DEMO and len(TELEGRAM_API_HASH) != 32:
+    raise ImproperlyConfigured("TELEGRAM_API_HASH must be the 32-character hash from my.telegram.org when TELEGRAM_API_ID is set")
+TELEGRAM_CLIENT_FACTORY = env_str(
+    "TELEGRAM_CLIENT_FACTORY",
+    "sessions_app.telegram.fake.demo_client_factory" if TELEGRAM_DEMO else "sessions_app.telegram.client.real_client_factory",
+)
+# Where the demo Telegram keeps its state, so the web server, the worker and restarts share it.
+TELEGRAM_DEMO_STATE = env_str("TELEGRAM_DEMO_STATE", str(VAR_DIR / "demo-telegram.sqlite3"))
+# Send-code throttling: at most COUNT codes per SECONDS, per instance and per phone number.
+LOGIN_SEND_CODE_RATE = env_rate("LOGIN_SEND_CODE_RATE", "5/3600")
+# One live connection per SESSION: how long a lease lasts and how long a second caller waits.
+TELEGRAM_LEASE_SECONDS = env_int("TELEGRAM_LEASE_SECONDS", 120, minimum=5)
+TELEGRAM_LEASE_WAIT_SECONDS = env_int("TELEGRAM_LEASE_WAIT_SECONDS", 5, minimum=0)
+TELEGRAM_TIMEOUT_SECONDS = env_int("TELEGRAM_TIMEOUT_SECONDS", 10, minimum=1)
+
+# --- Session object store ---------------------------------------------------------------------
+AWS_S3_SESSION_BUCKET = env_str("AWS_S3_SESSION_BUCKET")
+AWS_S3_ENDPOINT = env_str("AWS_S3_ENDPOINT")
+AWS_ACCESS_KEY = env_secret("AWS_ACCESS_KEY")
+AWS_SECRET_KEY = env_secret("AWS_SECRET_KEY")
+AWS_REGION = env_str("AWS_REGION", "us-east-1")
+AWS_S3_SSE = env_str("AWS_S3_SSE", "AES256")
+if AWS_S3_SSE not in {"AES256", "aws:kms"}:
+    raise ImproperlyConfigured(f"AWS_S3_SSE must be AES256 or aws:kms, got {AWS_S3_SSE!r}")
+AWS_S3_KMS_KEY_ID = env_str("AWS_S3_KMS_KEY_ID")
+SESSION_STORE_DIR = env_str("SESSION_STORE_DIR", str(VAR_DIR / "session-store"))
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"redact": {"()": "sessions_app.logging.RedactSecretsFilter"}},
+    "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
+    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "loggers": {"telethon": {"level": "WARNING"}},
+}
