@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
-from django.contrib import admin
+from django.contrib import admin, messages
 
 from sessions_app.models import AuditEvent, ConnectorInstance, Membership, PendingLogin
+from sessions_app.services import sessions as session_service
+from sessions_app.storage import StoreError
+from sessions_app.telegram.errors import TelegramError
 
 
 class MembershipInline(admin.TabularInline):
@@ -18,13 +21,91 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
     list_display = ["session", "name", "status", "phone_masked", "telegram_name", "updated_at"]
     list_filter = ["status"]
     search_fields = ["session", "name", "telegram_username"]
-    fields = ["session", "name", "api_id", "status", "telegram_user_id", "telegram_name", "telegram_username", "phone_masked", "last_error", "created_at", "updated_at"]
-    readonly_fields = ["status", "telegram_user_id", "telegram_name", "telegram_username", "phone_masked", "last_error", "created_at", "updated_at"]
+    _object_fields = [
+        "object_key",
+        "object_size",
+        "object_etag",
+        "object_last_modified",
+        "object_version_id",
+        "object_encryption",
+        "saved_at",
+    ]
+    fields = [
+        "session",
+        "name",
+        "api_id",
+        "status",
+        "telegram_user_id",
+        "telegram_name",
+        "telegram_username",
+        "phone_masked",
+        *_object_fields,
+        "verified_at",
+        "verify_result",
+        "last_error",
+        "created_at",
+        "updated_at",
+    ]
+    readonly_fields = [
+        "status",
+        "telegram_user_id",
+        "telegram_name",
+        "telegram_username",
+        "phone_masked",
+        *_object_fields,
+        "verified_at",
+        "verify_result",
+        "last_error",
+        "created_at",
+        "updated_at",
+    ]
     inlines = [MembershipInline]
+    actions = ["save_sessions", "verify_sessions", "revoke_sessions"]
+
+    def get_readonly_fields(self, request, obj=None):
+        # The SESSION namespace names the S3 object: fixed once the instance exists.
+        return [*self.readonly_fields, "session"] if obj is not None else self.readonly_fields
 
     @admin.display(description="phone")
     def phone_masked(self, obj: ConnectorInstance) -> str:
         return obj.phone_masked
+
+    @admin.display(description="object key")
+    def object_key(self, obj: ConnectorInstance) -> str:
+        return obj.object_key
+
+    def _each(self, request, queryset, verb: str, run) -> None:
+        for instance in queryset:
+            try:
+                outcome = run(instance)
+            except (StoreError, TelegramError, session_service.RevokeIncomplete) as error:
+                self.message_user(request, f"{instance.session}: {verb} failed: {error.message}", messages.ERROR)
+            else:
+                self.message_user(request, f"{instance.session}: {outcome}", messages.SUCCESS)
+
+    @admin.action(description="Save the session to the store")
+    def save_sessions(self, request, queryset) -> None:
+        self._each(
+            request,
+            queryset,
+            "save",
+            lambda i: f"saved (ETag {session_service.session_save(instance=i, actor=request.user).etag})",
+        )
+
+    @admin.action(description="Verify the stored session")
+    def verify_sessions(self, request, queryset) -> None:
+        self._each(
+            request, queryset, "verify", lambda i: session_service.session_verify(instance=i, actor=request.user)
+        )
+
+    @admin.action(description="Revoke (log out and empty the object)")
+    def revoke_sessions(self, request, queryset) -> None:
+        self._each(
+            request,
+            queryset,
+            "revoke",
+            lambda i: (session_service.session_revoke(instance=i, actor=request.user), "revoked")[1],
+        )
 
 
 @admin.register(PendingLogin)

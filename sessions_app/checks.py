@@ -12,7 +12,13 @@ def telegram_client_factory_check(app_configs, **kwargs):
     try:
         client_factory()
     except ImproperlyConfigured as exc:
-        return [Error(str(exc), hint="Set TELEGRAM_CLIENT_FACTORY to a dotted path of factory(session, *, api_id, api_hash).", id="teleconnect.E001")]
+        return [
+            Error(
+                str(exc),
+                hint="Set TELEGRAM_CLIENT_FACTORY to a dotted path of factory(session, *, api_id, api_hash).",
+                id="teleconnect.E001",
+            )
+        ]
     return []
 
 
@@ -21,5 +27,7 @@ def demo_telegram_in_production_check(app_configs, **kwargs):
     from django.core.checks import Warning
 
     if settings.TELEGRAM_DEMO:
-        return [Warning("TELEGRAM_API_ID is not set: the dashboard runs against the demo Telegram.", id="teleconnect.W001")]
+        return [
+            Warning("TELEGRAM_API_ID is not set: the dashboard runs against the demo Telegram.", id="teleconnect.W001")
+        ]
     return []

@@ -12,7 +12,8 @@ _PHONE_JUNK = re.compile(r"[\s().-]")
 class InstanceForm(forms.Form):
     session = forms.CharField(
         label="SESSION namespace",
-        max_length=200,  # longer input gets our own sentence below, not a bare length error
+        max_length=200,
+        strip=False,  # " x" is not "x": the namespace must match the connector's SESSION exactly  # longer input gets our own sentence below, not a bare length error
         help_text=SESSION_NAME_HELP,
         error_messages={"required": f"Choose a SESSION namespace: {SESSION_NAME_HELP}"},
     )
@@ -37,7 +38,9 @@ class InstanceForm(forms.Form):
     def clean(self) -> dict:
         data = super().clean()
         if bool(data.get("api_id")) != bool(data.get("api_hash")):
-            raise forms.ValidationError("Give both the API id and the API hash, or neither (the dashboard's own are used then).")
+            raise forms.ValidationError(
+                "Give both the API id and the API hash, or neither (the dashboard's own are used then)."
+            )
         return data
 
 
@@ -74,7 +77,12 @@ class CodeForm(forms.Form):
 
 
 class PasswordForm(forms.Form):
-    password = forms.CharField(label="Two-step verification password", max_length=256, widget=forms.PasswordInput(render_value=False), strip=False)
+    password = forms.CharField(
+        label="Two-step verification password",
+        max_length=256,
+        widget=forms.PasswordInput(render_value=False),
+        strip=False,
+    )
 
 
 class ImportForm(forms.Form):

@@ -32,7 +32,11 @@ class InstanceStatus(models.TextChoices):
 
 class ConnectorInstance(models.Model):
     session = models.CharField(
-        "SESSION namespace", max_length=64, unique=True, validators=[session_name_validator], help_text=SESSION_NAME_HELP
+        "SESSION namespace",
+        max_length=64,
+        unique=True,
+        validators=[session_name_validator],
+        help_text=SESSION_NAME_HELP,
     )
     name = models.CharField("display name", max_length=200)
     api_id = models.PositiveIntegerField("API id override", null=True, blank=True)
@@ -55,7 +59,9 @@ class ConnectorInstance(models.Model):
     saved_at = models.DateTimeField(null=True, blank=True, editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     verify_result = models.CharField(max_length=30, blank=True, editable=False)
-    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -111,8 +117,13 @@ class PendingLogin(models.Model):
     code_timeout = models.PositiveIntegerField(null=True, blank=True)
     password_hint = models.CharField(max_length=200, blank=True)
     previous_status = models.CharField(max_length=20, choices=InstanceStatus.choices, blank=True)
-    started_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     updated_at = models.DateTimeField(auto_now=True)
+
+    def __str__(self) -> str:
+        return f"pending login of instance {self.instance_id} at the {self.step} step"
 
     def __repr__(self) -> str:
         return f"<PendingLogin {self.instance_id} {self.step}>"
@@ -124,6 +135,9 @@ class SendCodeAttempt(models.Model):
     instance = models.ForeignKey(ConnectorInstance, null=True, on_delete=models.SET_NULL, related_name="+")
     phone_fingerprint = models.CharField(max_length=64, db_index=True)
     created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+
+    def __str__(self) -> str:
+        return f"send-code attempt at {self.created_at:%Y-%m-%d %H:%M:%S}"
 
 
 class Role(models.TextChoices):
@@ -150,9 +164,13 @@ class Membership(models.Model):
 class AuditEvent(models.Model):
     """Who did what to which instance. detail never holds a secret (no session, code, hash or password)."""
 
-    instance = models.ForeignKey(ConnectorInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events")
+    instance = models.ForeignKey(
+        ConnectorInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+    )
     session = models.CharField(max_length=64, blank=True, db_index=True)
-    actor = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    actor = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
     action = models.CharField(max_length=60)
     outcome = models.CharField(max_length=20, default="ok")
     detail = models.JSONField(default=dict, blank=True)
@@ -172,3 +190,6 @@ class TelegramLease(models.Model):
     holder = models.CharField(max_length=100)
     purpose = models.CharField(max_length=60, blank=True)
     expires_at = models.DateTimeField()
+
+    def __str__(self) -> str:
+        return f"lease on {self.session} until {self.expires_at:%H:%M:%S}"

@@ -38,3 +38,10 @@ def pending_login_for(instance: ConnectorInstance) -> PendingLogin | None:
 
 def recent_audit(instance: ConnectorInstance, limit: int = 20) -> QuerySet[AuditEvent]:
     return instance.audit_events.select_related("actor").order_by("-created_at", "-id")[:limit]
+
+
+def store_location() -> str:
+    """Where session objects live ("s3://bucket" or a local directory), for pages. No I/O."""
+    from sessions_app.storage import get_session_storage
+
+    return get_session_storage().location

@@ -13,4 +13,18 @@ urlpatterns = [
     path("instances/<str:session>/login/resend/", views.login_resend, name="instance_login_resend"),
     path("instances/<str:session>/login/cancel/", views.login_cancel, name="instance_login_cancel"),
     path("instances/<str:session>/import/", views.session_import, name="session_import"),
+    path("instances/<str:session>/save/", views.session_save, name="session_save"),
+    path("instances/<str:session>/verify/", views.session_verify, name="session_verify"),
+    path("instances/<str:session>/revoke/", views.session_revoke, name="session_revoke"),
+    path("instances/<str:session>/authorizations/", views.authorizations, name="authorizations"),
+    path(
+        "instances/<str:session>/authorizations/terminate-others/",
+        views.authorizations_terminate_others,
+        name="authorizations_terminate_others",
+    ),
+    path(
+        "instances/<str:session>/authorizations/<str:authorization_hash>/terminate/",
+        views.authorization_terminate,
+        name="authorization_terminate",
+    ),
 ]

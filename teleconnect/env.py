@@ -68,7 +68,9 @@ def env_secret(name: str, default: str = "") -> str:
         try:
             return Path(file_name).read_text(encoding="utf-8").strip()
         except OSError as exc:
-            raise ImproperlyConfigured(f"{name}_FILE points to {file_name!r}, which cannot be read: {exc.strerror}") from None
+            raise ImproperlyConfigured(
+                f"{name}_FILE points to {file_name!r}, which cannot be read: {exc.strerror}"
+            ) from None
     return env_str(name, default)
 
 
@@ -81,7 +83,9 @@ def env_rate(name: str, default: str) -> tuple[int, int]:
     except ValueError:
         parsed = (-1, -1)
     if not sep or parsed[0] < 1 or parsed[1] < 1:
-        raise ImproperlyConfigured(f"{name} must look like COUNT/SECONDS with positive numbers (e.g. 5/3600), got {value!r}")
+        raise ImproperlyConfigured(
+            f"{name} must look like COUNT/SECONDS with positive numbers (e.g. 5/3600), got {value!r}"
+        )
     return parsed
 
 

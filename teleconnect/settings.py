@@ -8,6 +8,7 @@ and TELEGRAM_API_ID switch each one to the real engine.
 from __future__ import annotations
 
 import secrets
+import zoneinfo
 from pathlib import Path
 
 import dj_database_url
@@ -23,9 +24,7 @@ DEBUG = env_bool("DJANGO_DEBUG", False)
 # Production sets DJANGO_HTTPS=1 behind TLS: secure cookies, HSTS, redirect to https.
 HTTPS = env_bool("DJANGO_HTTPS", False)
 
-SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or local_secret(
-    VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50)
-)
+SECRET_KEY = env_secret("DJANGO_SECRET_KEY") or local_secret(VAR_DIR / "secret_key", lambda: secrets.token_urlsafe(50))
 ALLOWED_HOSTS = env_list("DJANGO_ALLOWED_HOSTS", ["127.0.0.1", "localhost"])
 CSRF_TRUSTED_ORIGINS = env_list("DJANGO_CSRF_TRUSTED_ORIGINS", [])
 
@@ -79,7 +78,9 @@ TEMPLATES = [
 
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'teleconnect.sqlite3'}")
 try:
-    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0))}
+    DATABASES = {
+        "default": dj_database_url.parse(DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0, minimum=0))
+    }
 except ValueError as exc:
     raise ImproperlyConfigured(f"DATABASE_URL is not a database URL Django understands: {exc}") from None
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -113,6 +114,12 @@ LOGOUT_REDIRECT_URL = "/accounts/login/"
 
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
+try:
+    zoneinfo.ZoneInfo(TIME_ZONE)
+except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+    raise ImproperlyConfigured(
+        f"TIME_ZONE must be an IANA time zone name such as UTC or Europe/Berlin, got {TIME_ZONE!r}"
+    ) from None
 USE_I18N = True
 USE_TZ = True
 
@@ -158,10 +165,14 @@ TELEGRAM_API_ID = env_int("TELEGRAM_API_ID", 0, minimum=0)
 TELEGRAM_API_HASH = env_secret("TELEGRAM_API_HASH")
 TELEGRAM_DEMO = TELEGRAM_API_ID == 0
 if not TELEGRAM_DEMO and len(TELEGRAM_API_HASH) != 32:
-    raise ImproperlyConfigured("TELEGRAM_API_HASH must be the 32-character hash from my.telegram.org when TELEGRAM_API_ID is set")
+    raise ImproperlyConfigured(
+        "TELEGRAM_API_HASH must be the 32-character hash from my.telegram.org when TELEGRAM_API_ID is set"
+    )
 TELEGRAM_CLIENT_FACTORY = env_str(
     "TELEGRAM_CLIENT_FACTORY",
-    "sessions_app.telegram.fake.demo_client_factory" if TELEGRAM_DEMO else "sessions_app.telegram.client.real_client_factory",
+    "sessions_app.telegram.fake.demo_client_factory"
+    if TELEGRAM_DEMO
+    else "sessions_app.telegram.client.real_client_factory",
 )
 # Where the demo Telegram keeps its state, so the web server, the worker and restarts share it.
 TELEGRAM_DEMO_STATE = env_str("TELEGRAM_DEMO_STATE", str(VAR_DIR / "demo-telegram.sqlite3"))
@@ -184,11 +195,14 @@ if AWS_S3_SSE not in {"AES256", "aws:kms"}:
 AWS_S3_KMS_KEY_ID = env_str("AWS_S3_KMS_KEY_ID")
 SESSION_STORE_DIR = env_str("SESSION_STORE_DIR", str(VAR_DIR / "session-store"))
 
+LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
+if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
+    raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}")
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "sessions_app.logging.RedactSecretsFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
-    "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
+    "root": {"handlers": ["console"], "level": LOG_LEVEL},
     "loggers": {"telethon": {"level": "WARNING"}},
 }

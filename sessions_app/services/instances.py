@@ -18,7 +18,10 @@ def instance_create(
     instance.save()
     Membership.objects.create(user=actor, instance=instance, role=Role.OWNER)
     audit_record(
-        instance=instance, actor=actor, action="instance.create", detail={"name": name, "api_override": api_id is not None}
+        instance=instance,
+        actor=actor,
+        action="instance.create",
+        detail={"name": name, "api_override": api_id is not None},
     )
     return instance
 
@@ -44,9 +47,7 @@ def instance_set_status(
     instance.last_error = error
     instance.save(update_fields=["status", "last_error", "updated_at", *fields])
     if previous != status:
-        audit_record(
-            instance=instance, actor=actor, action="instance.status", detail={"from": previous, "to": status}
-        )
+        audit_record(instance=instance, actor=actor, action="instance.status", detail={"from": previous, "to": status})
     event_broadcast(
         session=instance.session,
         kind="status",

@@ -18,6 +18,7 @@ from sessions_app.models import ConnectorInstance, InstanceStatus, LoginStep, Pe
 from sessions_app.services.audit import audit_record
 from sessions_app.services.instances import instance_credentials, instance_set_status
 from sessions_app.services.lease import telegram_lease
+from sessions_app.services.sessions import session_save_after_login
 from sessions_app.telegram import client as telegram
 from sessions_app.telegram.errors import FloodWait, PasswordNeeded, TelegramError, format_seconds
 
@@ -76,10 +77,22 @@ def login_send_code(*, instance: ConnectorInstance, actor: AbstractBaseUser, pho
             sent = telegram.send_code(session="", phone=phone, api=instance_credentials(instance))
     except FloodWait as exc:
         _remember_flood(instance, exc)
-        audit_record(instance=instance, actor=actor, action="login.send_code", outcome="flood_wait", detail={"seconds": exc.seconds})
+        audit_record(
+            instance=instance,
+            actor=actor,
+            action="login.send_code",
+            outcome="flood_wait",
+            detail={"seconds": exc.seconds},
+        )
         raise
     except TelegramError as exc:
-        audit_record(instance=instance, actor=actor, action="login.send_code", outcome="refused", detail={"error": type(exc).__name__})
+        audit_record(
+            instance=instance,
+            actor=actor,
+            action="login.send_code",
+            outcome="refused",
+            detail={"error": type(exc).__name__},
+        )
         raise
     with transaction.atomic():
         pending = PendingLogin.objects.create(
@@ -117,10 +130,22 @@ def login_resend_code(*, instance: ConnectorInstance, actor: AbstractBaseUser) -
             )
     except FloodWait as exc:
         _remember_flood(instance, exc)
-        audit_record(instance=instance, actor=actor, action="login.resend_code", outcome="flood_wait", detail={"seconds": exc.seconds})
+        audit_record(
+            instance=instance,
+            actor=actor,
+            action="login.resend_code",
+            outcome="flood_wait",
+            detail={"seconds": exc.seconds},
+        )
         raise
     except TelegramError as exc:
-        audit_record(instance=instance, actor=actor, action="login.resend_code", outcome="refused", detail={"error": type(exc).__name__})
+        audit_record(
+            instance=instance,
+            actor=actor,
+            action="login.resend_code",
+            outcome="refused",
+            detail={"error": type(exc).__name__},
+        )
         raise
     pending.session_string = sent.session
     pending.phone_code_hash = sent.phone_code_hash
@@ -134,7 +159,9 @@ def login_resend_code(*, instance: ConnectorInstance, actor: AbstractBaseUser) -
 def _require_pending(instance: ConnectorInstance, step: str) -> PendingLogin:
     pending = _pending(instance)
     if pending is None:
-        raise LoginRefused("There is no login in progress for this instance (it was finished or cancelled). Start again with the phone number.")
+        raise LoginRefused(
+            "There is no login in progress for this instance (it was finished or cancelled). Start again with the phone number."
+        )
     if pending.step != step:
         raise LoginRefused("This login is at another step now (someone else may have continued it). Reload the page.")
     return pending
@@ -162,7 +189,9 @@ def login_submit_code(*, instance: ConnectorInstance, actor: AbstractBaseUser, c
             audit_record(instance=instance, actor=actor, action="login.code", outcome="password_needed")
         return instance
     except TelegramError as exc:
-        audit_record(instance=instance, actor=actor, action="login.code", outcome="refused", detail={"error": type(exc).__name__})
+        audit_record(
+            instance=instance, actor=actor, action="login.code", outcome="refused", detail={"error": type(exc).__name__}
+        )
         raise
     return _login_complete(instance=instance, actor=actor, signed_in=signed_in, method="code")
 
@@ -176,7 +205,13 @@ def login_submit_password(*, instance: ConnectorInstance, actor: AbstractBaseUse
                 session=pending.session_string, password=password, api=instance_credentials(instance)
             )
     except TelegramError as exc:
-        audit_record(instance=instance, actor=actor, action="login.password", outcome="refused", detail={"error": type(exc).__name__})
+        audit_record(
+            instance=instance,
+            actor=actor,
+            action="login.password",
+            outcome="refused",
+            detail={"error": type(exc).__name__},
+        )
         raise
     return _login_complete(instance=instance, actor=actor, signed_in=signed_in, method="password")
 
@@ -194,12 +229,16 @@ def login_cancel(*, instance: ConnectorInstance, actor: AbstractBaseUser) -> Con
     return instance
 
 
-@transaction.atomic
 def _login_complete(
     *, instance: ConnectorInstance, actor: AbstractBaseUser, signed_in: telegram.SignedIn, method: str
 ) -> ConnectorInstance:
-    PendingLogin.objects.filter(instance=instance).delete()
-    return instance_adopt_session(instance=instance, actor=actor, session_string=signed_in.session, account=signed_in.account, method=method)
+    with transaction.atomic():
+        PendingLogin.objects.filter(instance=instance).delete()
+        instance_adopt_session(
+            instance=instance, actor=actor, session_string=signed_in.session, account=signed_in.account, method=method
+        )
+    session_save_after_login(instance=instance, actor=actor)
+    return instance
 
 
 def instance_adopt_session(
@@ -222,7 +261,14 @@ def instance_adopt_session(
         instance=instance,
         status=InstanceStatus.ACTIVE,
         actor=actor,
-        fields=("session_string", "telegram_user_id", "telegram_name", "telegram_username", "phone", "flood_wait_until"),
+        fields=(
+            "session_string",
+            "telegram_user_id",
+            "telegram_name",
+            "telegram_username",
+            "phone",
+            "flood_wait_until",
+        ),
     )
     audit_record(instance=instance, actor=actor, action=f"login.{method}", detail={"telegram_user_id": account.user_id})
     return instance
@@ -234,8 +280,18 @@ def session_import(*, instance: ConnectorInstance, actor: AbstractBaseUser, sess
         with telegram_lease(session=instance.session, purpose="import"):
             account = telegram.get_me(session=session_string, api=instance_credentials(instance))
     except TelegramError as exc:
-        audit_record(instance=instance, actor=actor, action="session.import", outcome="refused", detail={"error": type(exc).__name__})
+        audit_record(
+            instance=instance,
+            actor=actor,
+            action="session.import",
+            outcome="refused",
+            detail={"error": type(exc).__name__},
+        )
         raise
     with transaction.atomic():
         PendingLogin.objects.filter(instance=instance).delete()
-        return instance_adopt_session(instance=instance, actor=actor, session_string=session_string, account=account, method="import")
+        instance_adopt_session(
+            instance=instance, actor=actor, session_string=session_string, account=account, method="import"
+        )
+    session_save_after_login(instance=instance, actor=actor)
+    return instance

@@ -193,9 +193,13 @@ def translate(exc: BaseException) -> app_errors.TelegramError:
         if isinstance(exc, telethon_error):
             return app_error()
     if isinstance(exc, (errors.SessionExpiredError,)):
-        return app_errors.SessionRevoked("This session has expired. Log in again to create a new one.", reason="expired")
+        return app_errors.SessionRevoked(
+            "This session has expired. Log in again to create a new one.", reason="expired"
+        )
     if isinstance(exc, (errors.UserDeactivatedError, errors.UserDeactivatedBanError)):
-        return app_errors.SessionRevoked("The Telegram account of this session was deleted or banned.", reason="deactivated")
+        return app_errors.SessionRevoked(
+            "The Telegram account of this session was deleted or banned.", reason="deactivated"
+        )
     if isinstance(exc, errors.AuthKeyDuplicatedError):
         return app_errors.SessionRevoked(
             "Telegram killed this session because it was used from two places at once (AUTH_KEY_DUPLICATED). Log in again.",
@@ -216,7 +220,9 @@ def translate(exc: BaseException) -> app_errors.TelegramError:
         return app_errors.TelegramError(f"Telegram refused the request ({exc.message}). Nothing was changed.")
     if isinstance(exc, (ValueError, struct.error, binascii.Error)):
         return app_errors.SessionMalformed()
-    return app_errors.TelegramError(f"Unexpected failure talking to Telegram ({type(exc).__name__}). Nothing was changed.")
+    return app_errors.TelegramError(
+        f"Unexpected failure talking to Telegram ({type(exc).__name__}). Nothing was changed."
+    )
 
 
 # --- Operations ---------------------------------------------------------------------------------
@@ -323,3 +329,62 @@ def log_out(*, session: str, api: ApiCredentials) -> bool:
     except app_errors.SessionRevoked:
         return True
     return result
+
+
+@dataclass(frozen=True)
+class Authorization:
+    """One active session of the account (account.getAuthorizations), without secrets."""
+
+    hash: int  # 64-bit and signed: keep as int / decimal string, never a float
+    current: bool
+    device_model: str
+    platform: str
+    system_version: str
+    app_name: str
+    app_version: str
+    ip: str
+    country: str
+    region: str
+    date_created: object
+    date_active: object
+    official_app: bool
+
+
+def list_authorizations(*, session: str, api: ApiCredentials) -> list[Authorization]:
+    async def op(client: TelegramClient) -> list[Authorization]:
+        result = await client(functions.account.GetAuthorizationsRequest())
+        return [
+            Authorization(
+                hash=item.hash,
+                current=bool(item.current),
+                device_model=item.device_model,
+                platform=item.platform,
+                system_version=item.system_version,
+                app_name=item.app_name,
+                app_version=item.app_version,
+                ip=item.ip,
+                country=item.country,
+                region=item.region,
+                date_created=item.date_created,
+                date_active=item.date_active,
+                official_app=bool(item.official_app),
+            )
+            for item in result.authorizations
+        ]
+
+    authorizations, _ = run(session, api, op)
+    return authorizations
+
+
+def terminate_authorization(*, session: str, api: ApiCredentials, authorization_hash: int) -> None:
+    async def op(client: TelegramClient) -> None:
+        await client(functions.account.ResetAuthorizationRequest(hash=authorization_hash))
+
+    run(session, api, op)
+
+
+def terminate_other_authorizations(*, session: str, api: ApiCredentials) -> None:
+    async def op(client: TelegramClient) -> None:
+        await client(functions.auth.ResetAuthorizationsRequest())
+
+    run(session, api, op)

@@ -30,7 +30,9 @@ class PhoneNumberBanned(TelegramError):
 
 class PhoneNumberUnoccupied(TelegramError):
     field = "code"
-    default_message = "No Telegram account uses this phone number. Sign up in an official Telegram app first, then log in here."
+    default_message = (
+        "No Telegram account uses this phone number. Sign up in an official Telegram app first, then log in here."
+    )
 
 
 class CodeInvalid(TelegramError):
@@ -40,7 +42,9 @@ class CodeInvalid(TelegramError):
 
 class CodeExpired(TelegramError):
     field = "code"
-    default_message = "This code has expired or was requested from another login attempt. Use “Resend code” to get a new one."
+    default_message = (
+        "This code has expired or was requested from another login attempt. Use “Resend code” to get a new one."
+    )
 
 
 class CodeEmpty(TelegramError):
@@ -89,11 +93,16 @@ class SessionRevoked(TelegramError):
 
 class SessionMalformed(TelegramError):
     field = "session_string"
-    default_message = "This is not a Telethon session string: it should be one line starting with 1, copied whole (nothing cut off)."
+    default_message = (
+        "This is not a Telethon session string: it should be one line starting with 1, copied whole (nothing cut off)."
+    )
 
 
 class NotAuthorized(TelegramError):
-    default_message = "This session is not logged in to any account."
+    default_message = (
+        "This session is not logged in to any account: it was logged out, terminated from another device, "
+        "or its login was never finished. Log in again to create a new one."
+    )
 
 
 class FreshResetForbidden(TelegramError):
@@ -113,11 +122,15 @@ class TakeoutInitDelay(TelegramError):
 
 
 class TelegramUnreachable(TelegramError):
-    default_message = "Telegram could not be reached (network error or timeout). Nothing was changed; try again in a moment."
+    default_message = (
+        "Telegram could not be reached (network error or timeout). Nothing was changed; try again in a moment."
+    )
 
 
 class SessionBusy(TelegramError):
-    default_message = "Another operation is using this instance's Telegram connection right now. Try again in a few seconds."
+    default_message = (
+        "Another operation is using this instance's Telegram connection right now. Try again in a few seconds."
+    )
 
 
 def format_seconds(seconds: int) -> str:

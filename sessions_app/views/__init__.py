@@ -1,8 +1,19 @@
 from sessions_app.views.health import healthz
 from sessions_app.views.instances import instance_detail, instance_list, instance_new
 from sessions_app.views.login import login_cancel, login_resend, login_step, session_import
+from sessions_app.views.sessions import (
+    authorization_terminate,
+    authorizations,
+    authorizations_terminate_others,
+    session_revoke,
+    session_save,
+    session_verify,
+)
 
 __all__ = [
+    "authorization_terminate",
+    "authorizations",
+    "authorizations_terminate_others",
     "healthz",
     "instance_detail",
     "instance_list",
@@ -11,4 +22,7 @@ __all__ = [
     "login_resend",
     "login_step",
     "session_import",
+    "session_revoke",
+    "session_save",
+    "session_verify",
 ]

@@ -30,7 +30,11 @@ def instance_new(request: HttpRequest) -> HttpResponse:
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         instance = instance_create(
-            actor=request.user, session=data["session"], name=data["name"], api_id=data["api_id"], api_hash=data["api_hash"]
+            actor=request.user,
+            session=data["session"],
+            name=data["name"],
+            api_id=data["api_id"],
+            api_hash=data["api_hash"],
         )
         messages.success(request, f"Instance {instance.session} created. Next: log it in to Telegram.")
         return redirect("instance_detail", session=instance.session)
@@ -46,5 +50,6 @@ def instance_detail(request: HttpRequest, session: str) -> HttpResponse:
         "can_own": selectors.has_role(role, Role.OWNER),
         "pending": selectors.pending_login_for(instance),
         "audit": selectors.recent_audit(instance),
+        "store_location": selectors.store_location(),
     }
     return render(request, "sessions_app/instance_detail.html", context)

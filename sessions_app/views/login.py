@@ -20,7 +20,9 @@ def _add_telegram_error(form: Form, error: TelegramError) -> None:
     form.add_error(field, error.message)
 
 
-def _login_page(request: HttpRequest, instance: ConnectorInstance, form: Form | None = None, status: int = 200) -> HttpResponse:
+def _login_page(
+    request: HttpRequest, instance: ConnectorInstance, form: Form | None = None, status: int = 200
+) -> HttpResponse:
     pending = selectors.pending_login_for(instance)
     if form is None:
         if pending is None:
@@ -59,14 +61,18 @@ def login_step(request: HttpRequest, session: str) -> HttpResponse:
         elif isinstance(form, CodeForm):
             login_service.login_submit_code(instance=instance, actor=request.user, code=form.cleaned_data["code"])
         else:
-            login_service.login_submit_password(instance=instance, actor=request.user, password=form.cleaned_data["password"])
+            login_service.login_submit_password(
+                instance=instance, actor=request.user, password=form.cleaned_data["password"]
+            )
     except TelegramError as error:
         _add_telegram_error(form, error)
         instance.refresh_from_db()
         return _login_page(request, instance, form, status=400)
     instance.refresh_from_db()
     if selectors.pending_login_for(instance) is None:
-        messages.success(request, f"Logged in as {instance.telegram_name}. The instance is {instance.get_status_display()}.")
+        messages.success(
+            request, f"Logged in as {instance.telegram_name}. The instance is {instance.get_status_display()}."
+        )
         return redirect("instance_detail", session=instance.session)
     return redirect("instance_login", session=instance.session)
 
@@ -99,7 +105,9 @@ def session_import(request: HttpRequest, session: str) -> HttpResponse:
     form = ImportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         try:
-            login_service.session_import(instance=instance, actor=request.user, session_string=form.cleaned_data["session_string"])
+            login_service.session_import(
+                instance=instance, actor=request.user, session_string=form.cleaned_data["session_string"]
+            )
         except TelegramError as error:
             _add_telegram_error(form, error)
         else:

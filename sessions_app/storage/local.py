@@ -1,0 +1,165 @@
+"""The local-directory session store: the S3 key layout under SESSION_STORE_DIR, files 0600."""
+
+from __future__ import annotations
+
+import errno
+import fcntl
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager, suppress
+from datetime import UTC, datetime
+from pathlib import Path
+
+from django.core.files.storage import FileSystemStorage
+
+from .base import LoadedSession, ObjectInfo, SessionStore, StoreError, content_etag, same_etag, session_key
+
+ENCRYPTION = "local 0600"
+
+
+class LocalSessionStore(SessionStore, FileSystemStorage):
+    """Session objects as files. Same conditional semantics as S3, enforced under an flock.
+
+    Writes go to a temp file in the same directory and are renamed over the object, so a reader
+    sees the old content or the new, never a torn file. The compare-and-swap holds an exclusive
+    flock on a per-session lock file, so two processes racing get exactly one winner.
+    """
+
+    def __init__(self, location: str | os.PathLike[str]) -> None:
+        super().__init__(location=os.fspath(location), file_permissions_mode=0o600, directory_permissions_mode=0o700)
+
+    def load(self, session: str) -> LoadedSession:
+        key = session_key(session)
+        path = self._object_path(key)
+        try:
+            with open(path, "rb") as f:
+                data = f.read()
+                info = self._info(key, data, os.fstat(f.fileno()).st_mtime)
+        except FileNotFoundError:
+            return LoadedSession(content="", info=None)
+        except OSError as err:
+            raise self._os_error(err, key, "reading") from err
+        try:
+            return LoadedSession(content=data.decode("utf-8"), info=info)
+        except UnicodeDecodeError as err:
+            raise StoreError(
+                f"{self._where(key)} is not UTF-8 text, so it cannot be a session string. Replace or revoke it.",
+                bucket=self.location,
+                key=key,
+                reason="not UTF-8 text",
+            ) from err
+
+    def head(self, session: str) -> ObjectInfo | None:
+        key = session_key(session)
+        try:
+            return self._current(key)
+        except OSError as err:
+            raise self._os_error(err, key, "checking") from err
+
+    def ping(self) -> None:
+        root = Path(self.location)
+        try:
+            root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        except OSError as err:
+            raise self._os_error(err, "", "preparing") from err
+        if not os.access(root, os.W_OK | os.X_OK):
+            raise StoreError(
+                f"The session store directory {root} is not writable by the server process. "
+                "Fix its owner or permissions, or point SESSION_STORE_DIR elsewhere.",
+                bucket=self.location,
+                reason="access denied",
+            )
+
+    def _write(self, key: str, data: bytes, expected_etag: str | None, verb: str) -> ObjectInfo:
+        path = self._object_path(key)
+        try:
+            self._make_dirs(path.parent)
+            with self._locked(path):
+                current = self._current(key)
+                if (expected_etag is None and current is not None) or (
+                    expected_etag is not None and (current is None or not same_etag(current.etag, expected_etag))
+                ):
+                    raise self._conflict(key, expected_etag, current, verb)
+                mtime = self._replace(path, data)
+        except OSError as err:
+            raise self._os_error(err, key, verb) from err
+        return self._info(key, data, mtime)
+
+    def _object_path(self, key: str) -> Path:
+        return Path(self.location, *key.split("/"))
+
+    def _current(self, key: str) -> ObjectInfo | None:
+        try:
+            with open(self._object_path(key), "rb") as f:
+                return self._info(key, f.read(), os.fstat(f.fileno()).st_mtime)
+        except FileNotFoundError:
+            return None
+
+    def _info(self, key: str, data: bytes, mtime: float) -> ObjectInfo:
+        return ObjectInfo(
+            key=key,
+            size=len(data),
+            etag=content_etag(data),
+            last_modified=datetime.fromtimestamp(mtime, tz=UTC),
+            version_id="",
+            encryption=ENCRYPTION,
+        )
+
+    def _make_dirs(self, directory: Path) -> None:
+        # mkdir(parents=True) gives intermediate directories the default mode; create each
+        # level below the store root ourselves so all of them are 0700.
+        root = Path(self.location)
+        root.mkdir(mode=0o700, parents=True, exist_ok=True)
+        level = root
+        for part in directory.relative_to(root).parts:
+            level = level / part
+            level.mkdir(mode=0o700, exist_ok=True)
+
+    @contextmanager
+    def _locked(self, path: Path) -> Iterator[None]:
+        fd = os.open(path.with_name(f".{path.name}.lock"), os.O_RDWR | os.O_CREAT, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            os.close(fd)  # closing the descriptor releases the lock
+
+    def _replace(self, path: Path, data: bytes) -> float:
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+        try:
+            with os.fdopen(fd, "wb") as f:
+                f.write(data)
+                f.flush()
+                os.fsync(f.fileno())
+                mtime = os.fstat(f.fileno()).st_mtime
+            os.replace(tmp, path)
+        except BaseException:
+            with suppress(FileNotFoundError):
+                os.unlink(tmp)
+            raise
+        dir_fd = os.open(path.parent, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)  # make the rename itself durable
+        finally:
+            os.close(dir_fd)
+        return mtime
+
+    def _os_error(self, err: OSError, key: str, verb: str) -> StoreError:
+        where = self._where(key) if key else self.location
+        if isinstance(err, PermissionError):
+            return StoreError(
+                f"Access denied {verb} {where}: the server process lacks permission on it. "
+                "Fix the owner or permissions of SESSION_STORE_DIR.",
+                bucket=self.location,
+                key=key,
+                reason="access denied",
+            )
+        cause = os.strerror(err.errno) if err.errno else str(err)
+        hint = " Free some disk space." if err.errno == errno.ENOSPC else " Check SESSION_STORE_DIR."
+        return StoreError(
+            f"The local session store failed {verb} {where}: {cause}.{hint}",
+            bucket=self.location,
+            key=key,
+            reason="filesystem error",
+        )

@@ -1,0 +1,24 @@
+"""The demo Telegram: a fake MTProto sender under Telethon's real TelegramClient.
+
+Only the network is fake. Telethon's own sign-in, SRP 2FA, PHONE_MIGRATE handling, error mapping,
+iterators and StringSession run unchanged above :class:`FakeSender`, which answers from a
+:class:`DemoTelegram` world (SQLite state shared across processes, or private in memory).
+"""
+
+from __future__ import annotations
+
+from telethon import TelegramClient
+
+# Importing the handler modules registers what the demo DCs answer.
+from sessions_app.telegram.fake import devices, login, messages  # noqa: F401
+from sessions_app.telegram.fake.accounts import DEMO_ACCOUNTS, DemoAccount
+from sessions_app.telegram.fake.sender import FakeSender
+from sessions_app.telegram.fake.world import DemoAuthorization, DemoTelegram
+
+
+def demo_client_factory(session: str, *, api_id: int, api_hash: str) -> TelegramClient:
+    """TELEGRAM_CLIENT_FACTORY in demo mode: a client of the world at settings.TELEGRAM_DEMO_STATE."""
+    return DemoTelegram.from_settings().client_factory(session, api_id=api_id, api_hash=api_hash)
+
+
+__all__ = ["DEMO_ACCOUNTS", "DemoAccount", "DemoAuthorization", "DemoTelegram", "FakeSender", "demo_client_factory"]

@@ -1,0 +1,126 @@
+"""Active sessions (authorizations) of an account, and takeout sessions for exporting it."""
+
+from __future__ import annotations
+
+import math
+import secrets
+import sqlite3
+
+from telethon.tl import functions, types
+
+from sessions_app.telegram.fake.accounts import COUNTRY
+from sessions_app.telegram.fake.login import DAY
+from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles
+
+TAKEOUT_DELAY = DAY  # Telegram makes a new takeout wait a day unless the user allows it in an app
+
+
+def unregister(db: sqlite3.Connection, key_id: int) -> None:
+    """The key stays known to the DC but is no longer anyone's: requests answer AUTH_KEY_UNREGISTERED."""
+    db.execute(
+        "UPDATE auth_keys SET user_id = NULL, pending_user_id = NULL, auth_hash = NULL WHERE key_id = ?", (key_id,)
+    )
+
+
+def authorization(row: sqlite3.Row, *, current: bool) -> types.Authorization:
+    return types.Authorization(
+        # Telegram reports the current session with hash 0: it can only be ended by logging out.
+        hash=0 if current else int(row["auth_hash"]),
+        current=current or None,
+        official_app=bool(row["official"]) or None,
+        device_model=row["device_model"],
+        platform=row["platform"],
+        system_version=row["system_version"],
+        api_id=int(row["api_id"]),
+        app_name=row["app_name"],
+        app_version=row["app_version"],
+        date_created=dt(row["date_created"]),
+        date_active=dt(row["date_active"]),
+        ip=row["ip"],
+        country=COUNTRY,
+        region="",
+    )
+
+
+@handles(functions.account.GetAuthorizationsRequest)
+def get_authorizations(call: Call, request: functions.account.GetAuthorizationsRequest) -> types.account.Authorizations:
+    user_id = call.require_user()
+    rows = call.db.execute(
+        "SELECT * FROM auth_keys WHERE user_id = ? ORDER BY key_id = ? DESC, date_active DESC", (user_id, call.key_id)
+    ).fetchall()
+    return types.account.Authorizations(
+        authorization_ttl_days=180,
+        authorizations=[authorization(row, current=row["key_id"] == call.key_id) for row in rows],
+    )
+
+
+def _not_fresh(call: Call) -> None:
+    """A session younger than a day may not end the others (it might be a thief's)."""
+    if call.now - float(call.key["date_created"]) < DAY:
+        raise Rpc(406, "FRESH_RESET_AUTHORISATION_FORBIDDEN")
+
+
+@handles(functions.account.ResetAuthorizationRequest)
+def reset_authorization(call: Call, request: functions.account.ResetAuthorizationRequest) -> bool:
+    user_id = call.require_user()
+    _not_fresh(call)
+    row = call.db.execute(
+        "SELECT key_id FROM auth_keys WHERE user_id = ? AND auth_hash = ? AND key_id != ?",
+        (user_id, request.hash, call.key_id),
+    ).fetchone()
+    if request.hash == 0 or row is None:
+        raise Rpc(400, "HASH_INVALID")
+    unregister(call.db, row["key_id"])
+    return True
+
+
+@handles(functions.auth.ResetAuthorizationsRequest)
+def reset_authorizations(call: Call, request: functions.auth.ResetAuthorizationsRequest) -> bool:
+    user_id = call.require_user()
+    _not_fresh(call)
+    for row in call.db.execute(
+        "SELECT key_id FROM auth_keys WHERE user_id = ? AND key_id != ?", (user_id, call.key_id)
+    ).fetchall():
+        unregister(call.db, row["key_id"])
+    return True
+
+
+@handles(functions.account.InitTakeoutSessionRequest)
+def init_takeout(call: Call, request: functions.account.InitTakeoutSessionRequest) -> types.account.Takeout:
+    user_id = call.require_user()
+    account = call.db.execute("SELECT * FROM accounts WHERE user_id = ?", (user_id,)).fetchone()
+    if not account["takeout_approved"]:
+        requested = account["takeout_requested"]
+        if requested is None:
+            requested = call.now
+            call.db.execute("UPDATE accounts SET takeout_requested = ? WHERE user_id = ?", (requested, user_id))
+        left = math.ceil(requested + TAKEOUT_DELAY - call.now)
+        if left > 0:
+            raise Rpc(420, f"TAKEOUT_INIT_DELAY_{left}")
+    takeout_id = secrets.randbits(62) + 1
+    call.db.execute(
+        "INSERT INTO takeouts (id, user_id, key_id, created) VALUES (?, ?, ?, ?)",
+        (takeout_id, user_id, call.key_id, call.now),
+    )
+    return types.account.Takeout(id=takeout_id)
+
+
+def check_takeout(call: Call, takeout_id: int) -> None:
+    """InvokeWithTakeout: the id must be an unfinished takeout of this key's account."""
+    user_id = call.require_user()
+    row = call.db.execute(
+        "SELECT 1 FROM takeouts WHERE id = ? AND user_id = ? AND finished = 0", (takeout_id, user_id)
+    ).fetchone()
+    if row is None:
+        raise Rpc(400, "TAKEOUT_INVALID")
+    call.takeout_id = takeout_id
+
+
+@handles(functions.account.FinishTakeoutSessionRequest)
+def finish_takeout(call: Call, request: functions.account.FinishTakeoutSessionRequest) -> bool:
+    user_id = call.require_user()
+    if call.takeout_id is not None:
+        call.db.execute("UPDATE takeouts SET finished = 1 WHERE id = ?", (call.takeout_id,))
+    else:
+        call.db.execute("UPDATE takeouts SET finished = 1 WHERE user_id = ? AND key_id = ?", (user_id, call.key_id))
+    return True

@@ -1,0 +1,366 @@
+"""Connection-level requests and signing in: config, codes, 2FA, QR tokens, log out, self, update state."""
+
+from __future__ import annotations
+
+import math
+import os
+import secrets
+import sqlite3
+
+from telethon.tl import functions, types
+
+from sessions_app.telegram.fake import srp
+from sessions_app.telegram.fake.accounts import (
+    BANNED_PHONES,
+    COUNTRY,
+    DC_IDS,
+    DEMO_IP,
+    account_by_id,
+    account_by_phone,
+    code_for,
+    normalize_phone,
+    phone_dc,
+)
+from sessions_app.telegram.fake.entities import load_peers, self_user
+from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles, unauthorized
+
+CODE_LENGTH = 5
+QR_TTL = 30
+DAY = 86400
+DEFAULT_CODE_TTL = 300
+
+
+def code_ttl(db: sqlite3.Connection) -> int:
+    row = db.execute("SELECT value FROM meta WHERE key = 'code_ttl'").fetchone()
+    return int(row["value"]) if row else DEFAULT_CODE_TTL
+
+
+def new_auth_hash() -> int:
+    """A 64-bit signed authorization hash that a float (JavaScript number) cannot hold exactly.
+
+    Odd and above 2**53 in magnitude, so any rounding through a double changes it.
+    """
+    magnitude = (secrets.randbelow(2**63 - 2**53 - 2) + 2**53 + 1) | 1
+    return -magnitude if secrets.randbelow(2) else magnitude
+
+
+def authorize(call: Call, user_id: int) -> types.auth.Authorization:
+    """Bind the calling key to the user: a new authorization (device session) starts now."""
+    call.db.execute(
+        "UPDATE auth_keys SET user_id = ?, pending_user_id = NULL, auth_hash = ?, date_created = ?, date_active = ?"
+        " WHERE key_id = ?",
+        (user_id, new_auth_hash(), call.now, call.now, call.key_id),
+    )
+    call.db.execute("DELETE FROM login_tokens WHERE key_id = ?", (call.key_id,))
+    account = account_by_id(user_id)
+    assert account is not None
+    return types.auth.Authorization(user=self_user(account))
+
+
+def _finish_login(call: Call, user_id: int) -> types.auth.Authorization:
+    """The code (or QR) was right: either the account is in, or its password comes next."""
+    account = account_by_id(user_id)
+    assert account is not None
+    if account.password is not None:
+        call.db.execute("UPDATE auth_keys SET pending_user_id = ? WHERE key_id = ?", (user_id, call.key_id))
+        raise Rpc(401, "SESSION_PASSWORD_NEEDED")
+    return authorize(call, user_id)
+
+
+# -- connection ---------------------------------------------------------------------------------
+
+
+@handles(functions.help.GetConfigRequest)
+def get_config(call: Call, request: functions.help.GetConfigRequest) -> types.Config:
+    return types.Config(
+        date=dt(call.now),
+        expires=dt(call.now + 3600),
+        test_mode=False,
+        this_dc=call.dc,
+        dc_options=[types.DcOption(id=dc, ip_address=DEMO_IP, port=4430 + dc) for dc in DC_IDS],
+        dc_txt_domain_name="demo.invalid",
+        chat_size_max=200,
+        megagroup_size_max=200000,
+        forwarded_count_max=100,
+        online_update_period_ms=210000,
+        offline_blur_timeout_ms=5000,
+        offline_idle_timeout_ms=30000,
+        online_cloud_timeout_ms=300000,
+        notify_cloud_delay_ms=30000,
+        notify_default_delay_ms=1500,
+        push_chat_period_ms=60000,
+        push_chat_limit=2,
+        edit_time_limit=172800,
+        revoke_time_limit=2147483647,
+        revoke_pm_time_limit=2147483647,
+        rating_e_decay=2419200,
+        stickers_recent_limit=200,
+        channels_read_media_period=604800,
+        call_receive_timeout_ms=20000,
+        call_ring_timeout_ms=90000,
+        call_connect_timeout_ms=30000,
+        call_packet_timeout_ms=10000,
+        me_url_prefix="https://t.me/",
+        caption_length_max=1024,
+        message_length_max=4096,
+        webfile_dc_id=call.dc,
+        tmp_sessions=None,
+    )
+
+
+@handles(functions.help.GetNearestDcRequest)
+def get_nearest_dc(call: Call, request: functions.help.GetNearestDcRequest) -> types.NearestDc:
+    return types.NearestDc(country=COUNTRY, this_dc=call.dc, nearest_dc=call.dc)
+
+
+@handles(functions.PingRequest)
+def ping(call: Call, request: functions.PingRequest) -> types.Pong:
+    return types.Pong(msg_id=0, ping_id=request.ping_id)
+
+
+# -- phone codes --------------------------------------------------------------------------------
+
+
+def _sent_code(phone_code_hash: str, *, resent: bool) -> types.auth.SentCode:
+    if resent:
+        return types.auth.SentCode(
+            type=types.auth.SentCodeTypeSms(length=CODE_LENGTH),
+            phone_code_hash=phone_code_hash,
+            next_type=types.auth.CodeTypeCall(),
+            timeout=60,
+        )
+    return types.auth.SentCode(
+        type=types.auth.SentCodeTypeApp(length=CODE_LENGTH),
+        phone_code_hash=phone_code_hash,
+        next_type=types.auth.CodeTypeSms(),
+        timeout=60,
+    )
+
+
+def _valid_phone(raw: str) -> str:
+    phone = normalize_phone(raw)
+    if phone_dc(phone) is None:
+        raise Rpc(400, "PHONE_NUMBER_INVALID")
+    if phone in BANNED_PHONES:
+        raise Rpc(400, "PHONE_NUMBER_BANNED")
+    return phone
+
+
+@handles(functions.auth.SendCodeRequest)
+def send_code(call: Call, request: functions.auth.SendCodeRequest) -> types.auth.SentCode:
+    phone = _valid_phone(request.phone_number)
+    if request.api_id <= 0:
+        raise Rpc(400, "API_ID_INVALID")
+    home = phone_dc(phone)
+    if home != call.dc:
+        raise Rpc(303, f"PHONE_MIGRATE_{home}")
+    phone_code_hash = secrets.token_hex(9)
+    call.db.execute(
+        "INSERT INTO codes (hash, phone, code, key_id, sent, expires) VALUES (?, ?, ?, ?, ?, ?)",
+        (phone_code_hash, phone, code_for(phone), call.key_id, call.now, call.now + code_ttl(call.db)),
+    )
+    return _sent_code(phone_code_hash, resent=False)
+
+
+def _live_code(call: Call, phone: str, phone_code_hash: str | None):
+    """The code a hash stands for, only for the key that asked for it and only until it expires."""
+    if not phone_code_hash:
+        raise Rpc(400, "PHONE_CODE_HASH_EMPTY")
+    row = call.db.execute("SELECT * FROM codes WHERE hash = ?", (phone_code_hash,)).fetchone()
+    if row is None or row["phone"] != phone or row["key_id"] != call.key_id or row["expires"] <= call.now:
+        raise Rpc(400, "PHONE_CODE_EXPIRED")
+    return row
+
+
+@handles(functions.auth.ResendCodeRequest)
+def resend_code(call: Call, request: functions.auth.ResendCodeRequest) -> types.auth.SentCode:
+    phone = _valid_phone(request.phone_number)
+    row = _live_code(call, phone, request.phone_code_hash)
+    call.db.execute(
+        "UPDATE codes SET sent = ?, expires = ? WHERE hash = ?", (call.now, call.now + code_ttl(call.db), row["hash"])
+    )
+    return _sent_code(row["hash"], resent=True)
+
+
+@handles(functions.auth.SignInRequest)
+def sign_in(call: Call, request: functions.auth.SignInRequest) -> types.auth.TypeAuthorization:
+    phone = _valid_phone(request.phone_number)
+    if not request.phone_code_hash:
+        raise Rpc(400, "PHONE_CODE_HASH_EMPTY")
+    if not request.phone_code:
+        raise Rpc(400, "PHONE_CODE_EMPTY")
+    row = _live_code(call, phone, request.phone_code_hash)
+    if not secrets.compare_digest(str(request.phone_code), row["code"]):
+        raise Rpc(400, "PHONE_CODE_INVALID")
+    account = account_by_phone(phone)
+    if account is None:
+        return types.auth.AuthorizationSignUpRequired()  # the code stays valid for auth.signUp
+    call.db.execute("DELETE FROM codes WHERE hash = ?", (row["hash"],))
+    return _finish_login(call, account.user_id)
+
+
+# -- 2FA ----------------------------------------------------------------------------------------
+
+
+def _password_owner(call: Call) -> int:
+    user_id = call.key["pending_user_id"] or call.key["user_id"]
+    if user_id is None:
+        raise unauthorized()
+    return int(user_id)
+
+
+@handles(functions.account.GetPasswordRequest)
+def get_password(call: Call, request: functions.account.GetPasswordRequest) -> types.account.Password:
+    user_id = _password_owner(call)
+    row = call.db.execute("SELECT * FROM accounts WHERE user_id = ?", (user_id,)).fetchone()
+    account = account_by_id(user_id)
+    assert account is not None and row is not None
+    new_algo = srp.algo(os.urandom(8), os.urandom(16))
+    new_secure_algo = types.SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000(salt=os.urandom(8))
+    if row["verifier"] is None:
+        return types.account.Password(
+            new_algo=new_algo,
+            new_secure_algo=new_secure_algo,
+            secure_random=os.urandom(32),
+            has_password=False,
+        )
+    b, big_b = srp.server_challenge(row["verifier"])
+    srp_id = secrets.randbits(63)
+    call.db.execute("DELETE FROM srp WHERE created < ?", (call.now - 3600,))
+    call.db.execute(
+        "INSERT INTO srp (srp_id, user_id, b, big_b, created) VALUES (?, ?, ?, ?, ?)",
+        (srp_id, user_id, b, big_b, call.now),
+    )
+    return types.account.Password(
+        new_algo=new_algo,
+        new_secure_algo=new_secure_algo,
+        secure_random=os.urandom(32),
+        has_password=True,
+        current_algo=srp.algo(row["salt1"], row["salt2"]),
+        srp_B=big_b,
+        srp_id=srp_id,
+        hint=account.hint,
+    )
+
+
+@handles(functions.auth.CheckPasswordRequest)
+def check_password(call: Call, request: functions.auth.CheckPasswordRequest) -> types.auth.Authorization:
+    user_id = _password_owner(call)
+    proof = request.password
+    if not isinstance(proof, types.InputCheckPasswordSRP):
+        raise Rpc(400, "PASSWORD_HASH_INVALID")
+    challenge = call.db.execute(
+        "SELECT * FROM srp WHERE srp_id = ? AND user_id = ?", (proof.srp_id, user_id)
+    ).fetchone()
+    if challenge is None:
+        raise Rpc(400, "SRP_ID_INVALID")
+    call.db.execute("DELETE FROM srp WHERE srp_id = ?", (proof.srp_id,))  # one proof per challenge
+    row = call.db.execute("SELECT * FROM accounts WHERE user_id = ?", (user_id,)).fetchone()
+    ok = srp.check_proof(
+        salt1=row["salt1"],
+        salt2=row["salt2"],
+        verifier=row["verifier"],
+        b=challenge["b"],
+        big_b=challenge["big_b"],
+        a_public=proof.A,
+        m1=proof.M1,
+    )
+    if not ok:
+        raise Rpc(400, "PASSWORD_HASH_INVALID")
+    if call.key["user_id"] is not None:
+        account = account_by_id(user_id)
+        assert account is not None
+        return types.auth.Authorization(user=self_user(account))
+    return authorize(call, user_id)
+
+
+# -- QR login -----------------------------------------------------------------------------------
+
+
+@handles(functions.auth.ExportLoginTokenRequest)
+def export_login_token(call: Call, request: functions.auth.ExportLoginTokenRequest) -> types.auth.TypeLoginToken:
+    if call.key["pending_user_id"] is not None:  # scanned already; only the password is missing
+        raise Rpc(401, "SESSION_PASSWORD_NEEDED")
+    if call.user_id is not None:
+        account = account_by_id(call.user_id)
+        assert account is not None
+        return types.auth.LoginTokenSuccess(authorization=types.auth.Authorization(user=self_user(account)))
+    row = call.db.execute(
+        "SELECT * FROM login_tokens WHERE key_id = ? ORDER BY expires DESC LIMIT 1", (call.key_id,)
+    ).fetchone()
+    if row is not None and row["user_id"] is not None:
+        account = account_by_id(row["user_id"])
+        assert account is not None
+        if account.dc != call.dc:
+            return types.auth.LoginTokenMigrateTo(dc_id=account.dc, token=row["token"])
+        call.db.execute("DELETE FROM login_tokens WHERE token = ?", (row["token"],))
+        return types.auth.LoginTokenSuccess(authorization=_finish_login(call, account.user_id))
+    if row is not None and row["expires"] > call.now:
+        return types.auth.LoginToken(expires=dt(row["expires"]), token=row["token"])
+    call.db.execute("DELETE FROM login_tokens WHERE key_id = ?", (call.key_id,))
+    token = os.urandom(32)
+    expires = math.ceil(call.now) + QR_TTL
+    call.db.execute("INSERT INTO login_tokens (token, key_id, expires) VALUES (?, ?, ?)", (token, call.key_id, expires))
+    return types.auth.LoginToken(expires=dt(expires), token=token)
+
+
+@handles(functions.auth.ImportLoginTokenRequest)
+def import_login_token(call: Call, request: functions.auth.ImportLoginTokenRequest) -> types.auth.TypeLoginToken:
+    """The second half of a QR login after LoginTokenMigrateTo: a fresh key on the account's DC."""
+    row = call.db.execute("SELECT * FROM login_tokens WHERE token = ?", (request.token,)).fetchone()
+    if row is None or row["user_id"] is None:
+        raise Rpc(400, "AUTH_TOKEN_INVALID")
+    account = account_by_id(row["user_id"])
+    assert account is not None
+    if account.dc != call.dc:
+        return types.auth.LoginTokenMigrateTo(dc_id=account.dc, token=row["token"])
+    call.db.execute("DELETE FROM login_tokens WHERE token = ?", (row["token"],))
+    return types.auth.LoginTokenSuccess(authorization=_finish_login(call, account.user_id))
+
+
+# -- signed-in basics ---------------------------------------------------------------------------
+
+
+@handles(functions.auth.LogOutRequest)
+def log_out(call: Call, request: functions.auth.LogOutRequest) -> types.auth.LoggedOut:
+    call.require_user()
+    call.db.execute(
+        "UPDATE auth_keys SET user_id = NULL, pending_user_id = NULL, auth_hash = NULL WHERE key_id = ?", (call.key_id,)
+    )
+    return types.auth.LoggedOut()
+
+
+@handles(functions.users.GetUsersRequest)
+def get_users(call: Call, request: functions.users.GetUsersRequest) -> list:
+    user_id = call.require_user()
+    account = account_by_id(user_id)
+    assert account is not None
+    found: list = []
+    for wanted in request.id:
+        if isinstance(wanted, types.InputUserSelf) or getattr(wanted, "user_id", None) == user_id:
+            found.append(self_user(account))
+        elif isinstance(wanted, types.InputUser):
+            users, _ = load_peers(call.db, user_id, [wanted.user_id])
+            found.extend(users)
+    return found
+
+
+@handles(functions.updates.GetStateRequest)
+def get_state(call: Call, request: functions.updates.GetStateRequest) -> types.updates.State:
+    call.require_user()
+    return types.updates.State(pts=1, qts=0, date=dt(call.now), seq=1, unread_count=0)
+
+
+@handles(functions.updates.GetDifferenceRequest)
+def get_difference(call: Call, request: functions.updates.GetDifferenceRequest) -> types.updates.DifferenceEmpty:
+    call.require_user()
+    return types.updates.DifferenceEmpty(date=dt(call.now), seq=1)
+
+
+@handles(functions.updates.GetChannelDifferenceRequest)
+def get_channel_difference(call: Call, request: functions.updates.GetChannelDifferenceRequest):
+    call.require_user()
+    return types.updates.ChannelDifferenceEmpty(pts=max(request.pts, 1), final=True)
+
+
+__all__ = ["DAY", "DEFAULT_CODE_TTL", "authorize", "code_ttl", "new_auth_hash"]

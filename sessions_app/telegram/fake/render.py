@@ -1,0 +1,142 @@
+"""Stored message rows as Telegram's TL objects, with the users and chats that must travel with them."""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterable
+
+from telethon.tl import types
+
+from sessions_app.telegram.fake.accounts import account_by_id
+from sessions_app.telegram.fake.entities import BROADCAST, USER, access_hash, load_peers, tl_peer
+from sessions_app.telegram.fake.history import KIND_DOCUMENT, KIND_PHOTO, KIND_SERVICE
+from sessions_app.telegram.fake.rpc import Call, dt
+
+_DOCUMENTS = (
+    ("report-{id}.pdf", "application/pdf"),
+    ("notes-{id}.txt", "text/plain"),
+    ("clip-{id}.mp4", "video/mp4"),
+    ("archive-{id}.zip", "application/zip"),
+)
+
+
+def _media(owner: int, row: sqlite3.Row, dc: int) -> types.TypeMessageMedia | None:
+    mid, date = int(row["id"]), dt(row["date"])
+    media_id = abs(hash_id(owner, int(row["peer"]), mid))
+    if row["kind"] == KIND_PHOTO:
+        size = 40_000 + (mid * 7919) % 400_000
+        return types.MessageMediaPhoto(
+            photo=types.Photo(
+                id=media_id,
+                access_hash=access_hash(owner, media_id),
+                file_reference=b"\x01demo",
+                date=date,
+                sizes=[
+                    types.PhotoSize(type="m", w=320, h=240, size=size // 8),
+                    types.PhotoSize(type="x", w=1280, h=960, size=size),
+                ],
+                dc_id=dc,
+            )
+        )
+    if row["kind"] == KIND_DOCUMENT:
+        name, mime = _DOCUMENTS[mid % len(_DOCUMENTS)]
+        return types.MessageMediaDocument(
+            document=types.Document(
+                id=media_id,
+                access_hash=access_hash(owner, media_id),
+                file_reference=b"\x01demo",
+                date=date,
+                mime_type=mime,
+                size=10_000 + (mid * 104_729) % 50_000_000,
+                dc_id=dc,
+                attributes=[types.DocumentAttributeFilename(file_name=name.format(id=mid))],
+            )
+        )
+    return None
+
+
+def hash_id(owner: int, peer: int, mid: int) -> int:
+    return access_hash(owner, peer * 1_000_003 + mid) // 2 or 1
+
+
+def _action(db: sqlite3.Connection, owner: int, row: sqlite3.Row) -> types.TypeMessageAction:
+    code = row["action"]
+    title_row = db.execute("SELECT title FROM peers WHERE owner = ? AND peer = ?", (owner, row["peer"])).fetchone()
+    title = title_row["title"] if title_row else ""
+    if code == "chat_create":
+        members = [
+            r["peer"] for r in db.execute("SELECT peer FROM peers WHERE owner = ? AND kind = ? LIMIT 3", (owner, USER))
+        ]
+        return types.MessageActionChatCreate(title=title, users=members)
+    if code == "channel_create":
+        return types.MessageActionChannelCreate(title=title)
+    if code.startswith("topic_create:"):
+        return types.MessageActionTopicCreate(title=code.split(":", 1)[1], icon_color=0x6FB9F0)
+    if code == "pin":
+        return types.MessageActionPinMessage()
+    return types.MessageActionEmpty()
+
+
+def to_message(db: sqlite3.Connection, owner: int, row: sqlite3.Row, kind: str, dc: int) -> types.TypeMessage:
+    peer = int(row["peer"])
+    from_id = tl_peer(int(row["from_peer"])) if row["from_peer"] else None
+    reply_to = None
+    if row["topic"] and row["topic"] != 1:
+        reply_to = types.MessageReplyHeader(forum_topic=True, reply_to_msg_id=int(row["topic"]))
+    elif row["reply_to"]:
+        reply_to = types.MessageReplyHeader(reply_to_msg_id=int(row["reply_to"]))
+    common = dict(
+        id=int(row["id"]),
+        peer_id=tl_peer(peer),
+        date=dt(row["date"]),
+        out=bool(row["out"]) or None,
+        from_id=from_id,
+        reply_to=reply_to,
+        post=kind == BROADCAST or None,
+    )
+    if row["kind"] == KIND_SERVICE:
+        return types.MessageService(action=_action(db, owner, row), **common)
+    fwd = None
+    if row["fwd_peer"]:
+        fwd = types.MessageFwdHeader(
+            date=dt(int(row["date"]) - 86400),
+            from_id=tl_peer(int(row["fwd_peer"])),
+            channel_post=int(row["id"]) % 500 + 1,
+        )
+    return types.Message(
+        message=row["text"],
+        media=_media(owner, row, dc),
+        fwd_from=fwd,
+        edit_date=dt(row["edit_date"]) if row["edit_date"] else None,
+        views=int(row["views"]) if kind == BROADCAST else None,
+        forwards=0 if kind == BROADCAST else None,
+        grouped_id=int(row["grouped_id"]) or None,
+        **common,
+    )
+
+
+def _referenced(rows: Iterable[sqlite3.Row]) -> set[int]:
+    found: set[int] = set()
+    for row in rows:
+        found.update(p for p in (row["peer"], row["from_peer"], row["fwd_peer"]) if p)
+    return found
+
+
+def bundle(call: Call, owner: int, rows: list[sqlite3.Row], extra_peers: Iterable[int] = ()):
+    """Messages plus the users and chats they mention, as every messages.* answer carries them."""
+    kinds: dict[int, str] = {}
+    for peer in {int(row["peer"]) for row in rows}:
+        found = call.db.execute("SELECT kind FROM peers WHERE owner = ? AND peer = ?", (owner, peer)).fetchone()
+        kinds[peer] = found["kind"] if found else USER
+    account = account_by_id(owner)
+    dc = account.dc if account else call.dc
+    messages = [to_message(call.db, owner, row, kinds.get(row["peer"], USER), dc) for row in rows]
+    referenced = _referenced(rows) | set(extra_peers)
+    for row in rows:
+        if row["action"] == "chat_create":
+            referenced.update(
+                r["peer"]
+                for r in call.db.execute("SELECT peer FROM peers WHERE owner = ? AND kind = ? LIMIT 3", (owner, USER))
+            )
+    users, chats = load_peers(call.db, owner, referenced)
+    return messages, users, chats

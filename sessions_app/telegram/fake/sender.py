@@ -1,0 +1,154 @@
+"""FakeSender: Telethon's MTProtoSender with the network replaced by a call into a DemoTelegram.
+
+Everything above the sender (TelegramClient's sign-in, SRP, PHONE_MIGRATE handling via _switch_dc,
+error mapping, iterators, StringSession) is Telethon's own code. Requests and answers still cross
+a wire of sorts: each request must serialize exactly as the real sender would send it, and each
+answer is serialized and parsed back, so only valid TL reaches either side.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import struct
+from typing import TYPE_CHECKING, Any
+
+from telethon import errors, helpers, utils
+from telethon.crypto import AuthKey
+from telethon.extensions import BinaryReader
+from telethon.network.mtprotosender import MTProtoSender
+from telethon.tl import types
+from telethon.tl.tlobject import TLObject
+
+from sessions_app.telegram.fake.rpc import Rpc, UnknownAuthKey
+
+if TYPE_CHECKING:
+    from sessions_app.telegram.fake.world import DemoTelegram
+
+
+def over_the_wire(answer: Any) -> Any:
+    """What the client would read back after the answer was serialized by the server."""
+    if isinstance(answer, bool) or answer is None:
+        return answer
+    if isinstance(answer, list):
+        return [over_the_wire(item) for item in answer]
+    assert isinstance(answer, TLObject), answer
+    with BinaryReader(bytes(answer)) as reader:
+        return reader.tgread_object()
+
+
+class FakeSender(MTProtoSender):
+    """An MTProto sender bound to a DemoTelegram world; it never opens a socket."""
+
+    def __init__(
+        self,
+        world: DemoTelegram,
+        auth_key: AuthKey | None,
+        *,
+        loggers: Any,
+        auth_key_callback: Any = None,
+        updates_queue: Any = None,
+        auto_reconnect_callback: Any = None,
+    ) -> None:
+        super().__init__(
+            auth_key,
+            loggers=loggers,
+            retries=1,
+            delay=0,
+            auto_reconnect=False,
+            auth_key_callback=auth_key_callback,
+            updates_queue=updates_queue,
+            auto_reconnect_callback=auto_reconnect_callback,
+        )
+        self._world = world
+        self.dc_id: int | None = None
+        self._closed: asyncio.Future[None] | None = None
+
+    # The connection object Telethon builds (ConnectionTcpFull) is kept for its address only.
+    async def connect(self, connection: Any) -> bool:
+        async with self._connect_lock:
+            if self._user_connected:
+                return False
+            self._connection = connection
+            self.dc_id = int(connection._dc_id)
+            if not self.auth_key:
+                # What the DH key exchange would produce; the DC remembers the key from now on.
+                self.auth_key.key = self._world._issue_auth_key(self.dc_id)
+                if self._auth_key_callback:
+                    await self._auth_key_callback(self.auth_key)
+            self._user_connected = True
+            if self._closed is None or self._closed.done():
+                self._closed = helpers.get_running_loop().create_future()
+            return True
+
+    def is_connected(self) -> bool:
+        return self._user_connected
+
+    def _transport_connected(self) -> bool:
+        return self._user_connected
+
+    def _keepalive_ping(self, rnd_id: int) -> None:
+        """The demo DC is always reachable; nothing to probe."""
+
+    async def disconnect(self) -> None:
+        await self._disconnect()
+
+    async def _disconnect(self, error: BaseException | None = None) -> None:
+        if self._connection is None:
+            return
+        self._user_connected = False
+        self._connection = None
+        if self._closed is not None and not self._closed.done():
+            if error is None:
+                self._closed.set_result(None)
+            else:
+                self._closed.set_exception(error)
+                self._closed.exception()  # nobody may be watching; don't warn about it at exit
+
+    @property
+    def disconnected(self) -> asyncio.Future[None]:
+        return asyncio.shield(self._disconnected)
+
+    @property
+    def _disconnected(self) -> asyncio.Future[None]:
+        if self._closed is None:
+            self._closed = helpers.get_running_loop().create_future()
+            self._closed.set_result(None)
+        return self._closed
+
+    def send(self, request: Any, ordered: bool = False) -> Any:
+        if not self._user_connected:
+            raise ConnectionError("Cannot send requests while disconnected")
+        if utils.is_list_like(request):
+            return [self._answer(item) for item in request]
+        return self._answer(request)
+
+    def _answer(self, request: Any) -> asyncio.Future[Any]:
+        try:
+            bytes(request)  # the real sender serializes here and raises the same struct.error
+        except struct.error as exc:
+            self._log.error("Request caused struct.error: %s: %s", exc, request)
+            raise
+        future: asyncio.Future[Any] = helpers.get_running_loop().create_future()
+        if not self._user_connected:  # an earlier request in this batch lost the connection
+            future.cancel()
+            return future
+        try:
+            assert self.dc_id is not None
+            answer = self._world._invoke(self.dc_id, self.auth_key, request)
+        except Rpc as rpc:
+            future.set_exception(errors.rpc_message_to_error(types.RpcError(rpc.code, rpc.message), request))
+        except UnknownAuthKey:
+            self._log.info("Server does not know about the current auth key; the session may need to be recreated")
+            future.set_exception(errors.AuthKeyNotFound())
+            self._drop(errors.AuthKeyNotFound())
+        else:
+            future.set_result(over_the_wire(answer))
+        return future
+
+    def _drop(self, error: BaseException) -> None:
+        """Lose the connection the way the real sender does on a -404: no more requests go out."""
+        self._user_connected = False
+        self._connection = None
+        if self._closed is not None and not self._closed.done():
+            self._closed.set_exception(error)
+            self._closed.exception()

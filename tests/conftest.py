@@ -1,0 +1,115 @@
+from __future__ import annotations
+
+import time
+
+import pytest
+from cryptography.fernet import Fernet
+from django.contrib.auth import get_user_model
+from django.test import Client
+
+from sessions_app.models import ConnectorInstance, Membership, Role
+from tests import support
+
+ADA = "+9996621001"  # demo account without 2FA, code 22222
+BEA = "+9996631002"  # demo account with 2FA, home DC 3 (PHONE_MIGRATE_3 from DC 2)
+BEA_PASSWORD = "correct horse battery"
+
+
+@pytest.fixture(autouse=True)
+def _test_settings(settings, tmp_path):
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # speed only; production keeps PBKDF2
+    settings.SESSION_STORE_DIR = str(tmp_path / "session-store")
+    settings.SESSION_ENCRYPTION_KEYS = [Fernet.generate_key().decode()]
+    settings.TELEGRAM_CLIENT_FACTORY = "tests.support.telegram_factory"
+    settings.TELEGRAM_LEASE_WAIT_SECONDS = 0
+    settings.LOGIN_SEND_CODE_RATE = (5, 3600)
+    settings.AWS_S3_SESSION_BUCKET = ""
+
+
+class Clock:
+    """The demo Telegram's clock, moved by tests instead of waiting."""
+
+    def __init__(self) -> None:
+        self.now = time.time()
+
+    def __call__(self) -> float:
+        return self.now
+
+    def advance(self, seconds: float) -> None:
+        self.now += seconds
+
+
+@pytest.fixture
+def clock():
+    return Clock()
+
+
+@pytest.fixture
+def telegram(clock):
+    from sessions_app.telegram.fake import DemoTelegram
+
+    world = DemoTelegram(None, clock=clock)
+    support.use_world(world)
+    return world
+
+
+@pytest.fixture
+def admin_user(db):
+    return get_user_model().objects.create_superuser("admin", "admin@example.invalid", "admin-pass-123")
+
+
+@pytest.fixture
+def owner(db):
+    return get_user_model().objects.create_user("olivia", password="pass-olivia-123", is_staff=True)
+
+
+@pytest.fixture
+def operator(db):
+    return get_user_model().objects.create_user("oscar", password="pass-oscar-123")
+
+
+@pytest.fixture
+def viewer(db):
+    return get_user_model().objects.create_user("vera", password="pass-vera-123")
+
+
+@pytest.fixture
+def outsider(db):
+    return get_user_model().objects.create_user("mallory", password="pass-mallory-123")
+
+
+@pytest.fixture
+def instance(db, owner, operator, viewer):
+    instance = ConnectorInstance.objects.create(session="prod-bot", name="Production bot", created_by=owner)
+    Membership.objects.create(user=owner, instance=instance, role=Role.OWNER)
+    Membership.objects.create(user=operator, instance=instance, role=Role.OPERATOR)
+    Membership.objects.create(user=viewer, instance=instance, role=Role.VIEWER)
+    return instance
+
+
+def client_for(user) -> Client:
+    client = Client()
+    client.force_login(user)
+    return client
+
+
+@pytest.fixture
+def owner_client(owner):
+    return client_for(owner)
+
+
+@pytest.fixture
+def operator_client(operator):
+    return client_for(operator)
+
+
+def demo_session(phone: str = ADA, code: str = "22222") -> str:
+    """A logged-in session string made at run time on the current demo world (never committed)."""
+    from sessions_app.telegram import client as telegram_client
+
+    api = telegram_client.default_credentials()
+    sent = telegram_client.send_code(session="", phone=phone, api=api)
+    signed = telegram_client.sign_in_code(
+        session=sent.session, phone=phone, code=code, phone_code_hash=sent.phone_code_hash, api=api
+    )
+    return signed.session

@@ -1,0 +1,40 @@
+"""Test plumbing for the Telegram boundary: TELEGRAM_CLIENT_FACTORY points here, at the current world.
+
+The factory contract is a dotted path, so tests swap the world behind one stable function
+instead of patching the product.
+"""
+
+from __future__ import annotations
+
+from sessions_app.telegram.fake import DemoTelegram
+
+_current: dict[str, DemoTelegram] = {}
+
+
+def use_world(world: DemoTelegram) -> None:
+    _current["world"] = world
+
+
+def telegram_factory(session: str, *, api_id: int, api_hash: str):
+    return _current["world"].client_factory(session, api_id=api_id, api_hash=api_hash)
+
+
+class CountingFactory:
+    """Wraps the world's factory to count clients built (statelessness: one fresh client per step)."""
+
+    built = 0
+
+
+def counting_factory(session: str, *, api_id: int, api_hash: str):
+    CountingFactory.built += 1
+    return telegram_factory(session, api_id=api_id, api_hash=api_hash)
+
+
+def unreachable_factory(session: str, *, api_id: int, api_hash: str):
+    """A real TelegramClient whose DC is a closed port on 127.0.0.1: connecting fails at once."""
+    from telethon import TelegramClient
+    from telethon.sessions import StringSession
+
+    string = StringSession(session)
+    string.set_dc(2, "127.0.0.1", 9)
+    return TelegramClient(string, api_id or 1, api_hash or "0" * 32, connection_retries=0, retry_delay=0, timeout=2)
