@@ -193,3 +193,119 @@ class TelegramLease(models.Model):
 
     def __str__(self) -> str:
         return f"lease on {self.session} until {self.expires_at:%H:%M:%S}"
+
+
+# --- Message archive ------------------------------------------------------------------------------
+
+
+class DialogKind(models.TextChoices):
+    USER = "user", "user"
+    BOT = "bot", "bot"
+    GROUP = "group", "group"
+    CHANNEL = "channel", "channel"
+    SUPERGROUP = "supergroup", "supergroup"
+    FORUM = "forum", "forum"
+
+
+class Dialog(models.Model):
+    """One chat of an instance's account, with the archive's checkpoints for it.
+
+    First pass (history_complete False) walks newest -> oldest; oldest_archived_id is where it
+    resumes. Later passes fetch only messages above newest_archived_id, oldest first, so each
+    chunk's checkpoint is gapless.
+    """
+
+    instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="dialogs")
+    peer_id = models.BigIntegerField(help_text="Telethon's marked peer id (channels -100…, chats negative)")
+    kind = models.CharField(max_length=12, choices=DialogKind.choices)
+    title = models.CharField(max_length=300)
+    username = models.CharField(max_length=64, blank=True)
+    message_count = models.PositiveIntegerField(default=0)
+    total_on_server = models.PositiveIntegerField(null=True, blank=True)
+    last_message_date = models.DateTimeField(null=True, blank=True)
+    newest_archived_id = models.BigIntegerField(default=0)
+    oldest_archived_id = models.BigIntegerField(default=0)
+    history_complete = models.BooleanField(default=False)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["instance", "peer_id"], name="one_dialog_per_peer")]
+        indexes = [models.Index(fields=["instance", "-last_message_date"], name="dialog_recent")]
+
+    def __str__(self) -> str:
+        return f"{self.title} ({self.kind} {self.peer_id})"
+
+
+class Message(models.Model):
+    """One archived message; (instance, peer_id, message_id) is Telegram's identity for it."""
+
+    instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="+")
+    dialog = models.ForeignKey(Dialog, on_delete=models.CASCADE, related_name="messages")
+    peer_id = models.BigIntegerField()
+    message_id = models.BigIntegerField()
+    date = models.DateTimeField()
+    edit_date = models.DateTimeField(null=True, blank=True)
+    sender_id = models.BigIntegerField(null=True, blank=True)
+    sender_name = models.CharField(max_length=300, blank=True)
+    text = models.TextField(blank=True)
+    reply_to_id = models.BigIntegerField(null=True, blank=True)
+    topic_id = models.BigIntegerField(null=True, blank=True)
+    forward_from = models.CharField(max_length=300, blank=True)
+    media_kind = models.CharField(max_length=30, blank=True)
+    media_file_name = models.CharField(max_length=300, blank=True)
+    media_size = models.BigIntegerField(null=True, blank=True)
+    media_mime = models.CharField(max_length=120, blank=True)
+    views = models.PositiveIntegerField(null=True, blank=True)
+    grouped_id = models.BigIntegerField(null=True, blank=True)
+    is_service = models.BooleanField(default=False)
+    action_type = models.CharField(max_length=80, blank=True)
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["instance", "peer_id", "message_id"], name="one_row_per_telegram_message")
+        ]
+        indexes = [models.Index(fields=["dialog", "-message_id"], name="message_keyset")]
+
+    def __str__(self) -> str:
+        return f"message {self.message_id} in {self.peer_id}"
+
+
+class ArchiveStatus(models.TextChoices):
+    QUEUED = "queued", "queued"
+    RUNNING = "running", "running"
+    FLOOD_WAIT = "flood_wait", "waiting for Telegram"
+    DONE = "done", "done"
+    FAILED = "failed", "failed"
+    INTERRUPTED = "interrupted", "interrupted"
+
+
+class ArchiveRun(models.Model):
+    instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="archive_runs")
+    status = models.CharField(max_length=12, choices=ArchiveStatus.choices, default=ArchiveStatus.QUEUED)
+    started_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    use_takeout = models.BooleanField(default=False)
+    refresh_edits_days = models.PositiveIntegerField(default=0)
+    task_id = models.CharField(max_length=64, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    started_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True)
+    finished_at = models.DateTimeField(null=True, blank=True)
+    dialogs_total = models.PositiveIntegerField(default=0)
+    dialogs_done = models.PositiveIntegerField(default=0)
+    messages_saved = models.PositiveIntegerField(default=0)
+    current_dialog = models.ForeignKey(Dialog, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    flood_wait_until = models.DateTimeField(null=True, blank=True)
+    flood_waits = models.PositiveIntegerField(default=0)
+    error = models.TextField(blank=True)
+
+    class Meta:
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"archive run {self.pk} of {self.instance_id}: {self.status}"
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in (ArchiveStatus.QUEUED, ArchiveStatus.RUNNING, ArchiveStatus.FLOOD_WAIT)
