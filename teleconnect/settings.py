@@ -182,6 +182,8 @@ LOGIN_SEND_CODE_RATE = env_rate("LOGIN_SEND_CODE_RATE", "5/3600")
 TELEGRAM_LEASE_SECONDS = env_int("TELEGRAM_LEASE_SECONDS", 120, minimum=5)
 TELEGRAM_LEASE_WAIT_SECONDS = env_int("TELEGRAM_LEASE_WAIT_SECONDS", 5, minimum=0)
 TELEGRAM_TIMEOUT_SECONDS = env_int("TELEGRAM_TIMEOUT_SECONDS", 10, minimum=1)
+# An archive run whose worker wrote no heartbeat for this long is taken as killed and resumable.
+ARCHIVE_STALE_SECONDS = env_int("ARCHIVE_STALE_SECONDS", 90, minimum=1)
 
 # --- Session object store ---------------------------------------------------------------------
 AWS_S3_SESSION_BUCKET = env_str("AWS_S3_SESSION_BUCKET")

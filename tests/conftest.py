@@ -27,16 +27,16 @@ def _test_settings(settings, tmp_path):
 
 
 class Clock:
-    """The demo Telegram's clock, moved by tests instead of waiting."""
+    """The demo Telegram's clock: real time (so a slept flood wait ends) plus what tests skip ahead."""
 
     def __init__(self) -> None:
-        self.now = time.time()
+        self.offset = 0.0
 
     def __call__(self) -> float:
-        return self.now
+        return time.time() + self.offset
 
     def advance(self, seconds: float) -> None:
-        self.now += seconds
+        self.offset += seconds
 
 
 @pytest.fixture

@@ -43,9 +43,9 @@ def lease_renew(*, session: str, holder: str, seconds: int | None = None) -> boo
 
 
 @contextmanager
-def telegram_lease(*, session: str, purpose: str, wait: float | None = None) -> Iterator[str]:
+def telegram_lease(*, session: str, purpose: str, wait: float | None = None, holder: str = "") -> Iterator[str]:
     """Hold the SESSION's lease around a Telegram operation; SessionBusy if another holder keeps it."""
-    holder = uuid.uuid4().hex
+    holder = holder or uuid.uuid4().hex
     wait = settings.TELEGRAM_LEASE_WAIT_SECONDS if wait is None else wait
     deadline = time.monotonic() + wait
     while not _try_acquire(session=session, holder=holder, purpose=purpose, seconds=settings.TELEGRAM_LEASE_SECONDS):

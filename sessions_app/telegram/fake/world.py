@@ -282,6 +282,17 @@ class DemoTelegram:
         with self.store.tx() as db:
             history.seed_messages(db, account, per_dialog=per_dialog, dialogs=dialogs)
 
+    def history_of(self, phone: str) -> dict[int, list[tuple[int, str]]]:
+        """Ground truth for tests and benchmarks: {marked peer id: [(message id, text), ...] ascending}."""
+        account = account_by_phone(phone)
+        if account is None:
+            raise ValueError(f"{phone} is not a demo account")
+        found: dict[int, list[tuple[int, str]]] = {}
+        with self.store.tx() as db:
+            for row in db.execute("SELECT peer, id, text FROM messages WHERE owner = ? ORDER BY peer, id", (account.user_id,)):
+                found.setdefault(int(row["peer"]), []).append((int(row["id"]), row["text"]))
+        return found
+
     # -- the DC side ---------------------------------------------------------------------------
 
     def _issue_auth_key(self, dc: int) -> bytes:

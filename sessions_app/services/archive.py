@@ -1,0 +1,342 @@
+"""Archive runs: incremental, resumable, flood-aware (DESIGN decision 5).
+
+A run walks every dialog. Each chunk of up to 100 messages is upserted together with the
+dialog's checkpoint in one transaction, so a worker killed at any instant resumes on the next run
+with no gap and no duplicate. Flood waits are slept (and shown), never fatal.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict
+from datetime import timedelta
+
+from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import transaction
+from django.db.models import Max, Min
+from django.utils import timezone
+
+from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog, Message, TelegramLease
+from sessions_app.services.audit import audit_record
+from sessions_app.services.events import event_broadcast
+from sessions_app.services.instances import instance_credentials
+from sessions_app.services.lease import lease_renew, telegram_lease
+from sessions_app.telegram.archive import ArchiveConnection, ArchivedMessage, HistoryReader, RemoteDialog
+from sessions_app.telegram.errors import FloodWait, TelegramError
+
+logger = logging.getLogger(__name__)
+
+CHUNK = 100
+ProgressListener = Callable[[dict[str, object]], None]
+_MUTABLE_FIELDS = [
+    "date", "edit_date", "sender_id", "sender_name", "text", "reply_to_id", "topic_id", "forward_from",
+    "media_kind", "media_file_name", "media_size", "media_mime", "views", "grouped_id", "is_service", "action_type",
+]  # fmt: skip
+
+
+class ArchiveRefused(TelegramError):
+    """A run cannot start; `message` says why."""
+
+
+def _lease_holder(run: ArchiveRun) -> str:
+    return f"archive-run-{run.pk}"
+
+
+def archive_mark_stale_runs(*, instance: ConnectorInstance) -> int:
+    """Runs whose worker died (no heartbeat) become "interrupted" and release their lease."""
+    # A run whose worker wrote no heartbeat for this long is taken as dead (killed worker).
+    cutoff = timezone.now() - timedelta(seconds=settings.ARCHIVE_STALE_SECONDS)
+    stale = ArchiveRun.objects.filter(
+        instance=instance, status__in=[ArchiveStatus.RUNNING, ArchiveStatus.FLOOD_WAIT], heartbeat_at__lt=cutoff
+    )
+    count = 0
+    for run in stale:
+        TelegramLease.objects.filter(session=instance.session, holder=_lease_holder(run)).delete()
+        run.status, run.finished_at = ArchiveStatus.INTERRUPTED, timezone.now()
+        run.error = (
+            "The worker stopped during this run (killed or restarted). The next run resumes from the last checkpoint."
+        )
+        run.save(update_fields=["status", "finished_at", "error"])
+        count += 1
+    return count
+
+
+def archive_run_start(
+    *,
+    instance: ConnectorInstance,
+    actor: AbstractBaseUser | None,
+    use_takeout: bool = False,
+    refresh_edits_days: int = 0,
+) -> ArchiveRun:
+    """Queue a run on the Django Tasks worker; refused while another run of the instance is active."""
+    from sessions_app.tasks import archive_instance
+
+    if not instance.session_string:
+        raise ArchiveRefused("This instance has no working session: log it in (or Verify its stored session) first.")
+    archive_mark_stale_runs(instance=instance)
+    with transaction.atomic():
+        active = ArchiveRun.objects.select_for_update().filter(
+            instance=instance, status__in=[ArchiveStatus.QUEUED, ArchiveStatus.RUNNING, ArchiveStatus.FLOOD_WAIT]
+        )
+        if active.exists():
+            raise ArchiveRefused(
+                "An archive run is already queued or running for this instance. Wait for it to finish."
+            )
+        run = ArchiveRun.objects.create(
+            instance=instance, started_by=actor, use_takeout=use_takeout, refresh_edits_days=refresh_edits_days
+        )
+        audit_record(
+            instance=instance, actor=actor, action="archive.start", detail={"run": run.pk, "takeout": use_takeout}
+        )
+    result = archive_instance.enqueue(run.pk)
+    ArchiveRun.objects.filter(pk=run.pk).update(task_id=str(result.id))
+    run.task_id = str(result.id)
+    return run
+
+
+class _Progress:
+    """Keeps the run row and the websocket group informed, without a write per message."""
+
+    def __init__(self, run: ArchiveRun, listener: ProgressListener | None = None) -> None:
+        self.run = run
+        self.listener = listener
+        self.started = time.monotonic()
+        self.waited = 0.0
+
+    def rate(self) -> float:
+        busy = time.monotonic() - self.started - self.waited
+        return round(self.run.messages_saved / busy, 1) if busy > 0 else 0.0
+
+    def publish(self, dialog: Dialog | None = None, *, flood_seconds: int = 0) -> None:
+        run = self.run
+        data: dict[str, object] = {
+            "run_id": run.pk,
+            "status": run.status,
+            "messages_saved": run.messages_saved,
+            "dialogs_done": run.dialogs_done,
+            "dialogs_total": run.dialogs_total,
+            "rate": self.rate(),
+            "flood_wait_seconds": flood_seconds,
+            "dialog": None
+            if dialog is None
+            else {
+                "peer_id": dialog.peer_id,
+                "title": dialog.title,
+                "archived": dialog.message_count,
+                "total": dialog.total_on_server,
+            },
+        }
+        event_broadcast(session=run.instance.session, kind="archive", data=data)
+        if self.listener is not None:
+            self.listener(data)
+
+
+def _dialog_row(instance: ConnectorInstance, remote: RemoteDialog) -> Dialog:
+    dialog, _ = Dialog.objects.update_or_create(
+        instance=instance,
+        peer_id=remote.peer_id,
+        defaults={
+            "kind": remote.kind,
+            "title": remote.title,
+            "username": remote.username,
+            "last_message_date": remote.last_date,
+        },
+    )
+    return dialog
+
+
+def _save_chunk(
+    *, run: ArchiveRun, dialog: Dialog, messages: list[ArchivedMessage], backward: bool, total: int | None
+) -> None:
+    """Upsert one chunk and move the dialog's checkpoint, atomically."""
+    if not messages:
+        return
+    ids = [m.message_id for m in messages]
+    with transaction.atomic():
+        existing = set(Message.objects.filter(dialog=dialog, message_id__in=ids).values_list("message_id", flat=True))
+        Message.objects.bulk_create(
+            [
+                Message(instance_id=dialog.instance_id, dialog=dialog, peer_id=dialog.peer_id, **asdict(m))
+                for m in messages
+            ],
+            update_conflicts=True,
+            unique_fields=["instance", "peer_id", "message_id"],
+            update_fields=_MUTABLE_FIELDS,
+        )
+        added = len(set(ids) - existing)
+        dialog.message_count += added
+        dialog.newest_archived_id = max(dialog.newest_archived_id, max(ids))
+        if backward:
+            dialog.oldest_archived_id = (
+                min(ids) if not dialog.oldest_archived_id else min(dialog.oldest_archived_id, min(ids))
+            )
+        if total is not None:
+            dialog.total_on_server = max(total, dialog.message_count)
+        dialog.save(
+            update_fields=["message_count", "newest_archived_id", "oldest_archived_id", "total_on_server", "updated_at"]
+        )
+        run.messages_saved += added
+        run.heartbeat_at = timezone.now()
+        ArchiveRun.objects.filter(pk=run.pk).update(messages_saved=run.messages_saved, heartbeat_at=run.heartbeat_at)
+
+
+class _Runner:
+    def __init__(self, run: ArchiveRun, connection: ArchiveConnection, progress: _Progress) -> None:
+        self.run = run
+        self.connection = connection
+        self.progress = progress
+
+    def _set_status(self, status: str, **fields: object) -> None:
+        self.run.status = status
+        for name, value in fields.items():
+            setattr(self.run, name, value)
+        self.run.heartbeat_at = timezone.now()
+        self.run.save(update_fields=["status", "heartbeat_at", *fields])
+
+    def _sleep_flood(self, error: FloodWait, dialog: Dialog) -> None:
+        until = timezone.now() + timedelta(seconds=error.seconds)
+        self._set_status(ArchiveStatus.FLOOD_WAIT, flood_wait_until=until, flood_waits=self.run.flood_waits + 1)
+        self.progress.publish(dialog, flood_seconds=error.seconds)
+        lease_renew(
+            session=self.run.instance.session,
+            holder=_lease_holder(self.run),
+            seconds=error.seconds + settings.TELEGRAM_LEASE_SECONDS,
+        )
+        started = time.monotonic()
+        # Telegram told us exactly how long to wait: this sleep *is* the rate limit, not a guess.
+        time.sleep(error.seconds)
+        self.progress.waited += time.monotonic() - started
+        self._set_status(ArchiveStatus.RUNNING, flood_wait_until=None)
+
+    def _drain(self, dialog: Dialog, remote: RemoteDialog, *, backward: bool) -> None:
+        """Read one pass to the end, resuming from the checkpoint after every flood wait."""
+        while True:
+            if backward:
+                reader: HistoryReader = self.connection.history(remote, offset_id=dialog.oldest_archived_id)
+            else:
+                reader = self.connection.history(remote, min_id=dialog.newest_archived_id, reverse=True)
+            while True:
+                chunk = reader.next_chunk(CHUNK)
+                _save_chunk(run=self.run, dialog=dialog, messages=chunk.messages, backward=backward, total=chunk.total)
+                lease_renew(session=self.run.instance.session, holder=_lease_holder(self.run))
+                self.progress.publish(dialog)
+                if chunk.error is not None:
+                    if isinstance(chunk.error, FloodWait):
+                        self._sleep_flood(chunk.error, dialog)
+                        break  # restart this pass from the checkpoint just saved
+                    raise chunk.error
+                if chunk.exhausted:
+                    return
+
+    def _refresh_edits(self, dialog: Dialog, remote: RemoteDialog, days: int) -> None:
+        cutoff = timezone.now() - timedelta(days=days)
+        reader = self.connection.history(remote)
+        while True:
+            chunk = reader.next_chunk(CHUNK)
+            recent = [m for m in chunk.messages if m.date >= cutoff]
+            _save_chunk(run=self.run, dialog=dialog, messages=recent, backward=False, total=chunk.total)
+            if chunk.error is not None:
+                if isinstance(chunk.error, FloodWait):
+                    self._sleep_flood(chunk.error, dialog)
+                    reader = self.connection.history(remote, offset_id=min((m.message_id for m in recent), default=0))
+                    continue
+                raise chunk.error
+            if chunk.exhausted or len(recent) < len(chunk.messages):
+                return
+
+    def dialog(self, remote: RemoteDialog) -> None:
+        dialog = _dialog_row(self.run.instance, remote)
+        self.run.current_dialog = dialog
+        self._set_status(self.run.status, current_dialog=dialog)
+        if not dialog.history_complete:
+            self._drain(dialog, remote, backward=True)
+            dialog.history_complete = True
+            dialog.save(update_fields=["history_complete", "updated_at"])
+        self._drain(dialog, remote, backward=False)
+        if self.run.refresh_edits_days:
+            self._refresh_edits(dialog, remote, self.run.refresh_edits_days)
+
+    def all_dialogs(self) -> None:
+        while True:
+            try:
+                remotes = self.connection.dialogs()
+                break
+            except FloodWait as error:
+                self._sleep_flood(error, None)
+        self.run.dialogs_total = len(remotes)
+        self._set_status(ArchiveStatus.RUNNING, dialogs_total=len(remotes))
+        for remote in remotes:
+            self.dialog(remote)
+            self.run.dialogs_done += 1
+            self._set_status(ArchiveStatus.RUNNING, dialogs_done=self.run.dialogs_done)
+            self.progress.publish(self.run.current_dialog)
+
+
+def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None) -> ArchiveRun:
+    """The worker's job: one whole run. Failures end the run with a message; data already saved stays."""
+    run = ArchiveRun.objects.select_related("instance").get(pk=run_id)
+    if run.status not in (ArchiveStatus.QUEUED, ArchiveStatus.INTERRUPTED):
+        return run
+    instance = run.instance
+    progress = _Progress(run, listener)
+    run.status, run.started_at, run.heartbeat_at = ArchiveStatus.RUNNING, timezone.now(), timezone.now()
+    run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    try:
+        with telegram_lease(session=instance.session, purpose="archive", holder=_lease_holder(run)):
+            with ArchiveConnection(
+                session=instance.session_string, api=instance_credentials(instance), use_takeout=run.use_takeout
+            ) as connection:
+                _Runner(run, connection, progress).all_dialogs()
+    except TelegramError as error:
+        run.status, run.error, run.finished_at = ArchiveStatus.FAILED, error.message, timezone.now()
+        run.save(update_fields=["status", "error", "finished_at"])
+        audit_record(
+            instance=instance,
+            actor=run.started_by,
+            action="archive.run",
+            outcome="failed",
+            detail={"run": run.pk, "error": type(error).__name__},
+        )
+        progress.publish()
+        return run
+    run.status, run.finished_at, run.flood_wait_until = ArchiveStatus.DONE, timezone.now(), None
+    run.save(update_fields=["status", "finished_at", "flood_wait_until"])
+    audit_record(
+        instance=instance,
+        actor=run.started_by,
+        action="archive.run",
+        detail={"run": run.pk, "messages": run.messages_saved},
+    )
+    progress.publish()
+    return run
+
+
+def archive_run_foreground(
+    *,
+    instance: ConnectorInstance,
+    actor: AbstractBaseUser | None = None,
+    use_takeout: bool = False,
+    refresh_edits_days: int = 0,
+    listener: ProgressListener | None = None,
+) -> ArchiveRun:
+    """`manage.py archive`: the same run, executed here instead of on the worker."""
+    if not instance.session_string:
+        raise ArchiveRefused("This instance has no working session: log it in (or Verify its stored session) first.")
+    archive_mark_stale_runs(instance=instance)
+    if ArchiveRun.objects.filter(
+        instance=instance, status__in=[ArchiveStatus.QUEUED, ArchiveStatus.RUNNING, ArchiveStatus.FLOOD_WAIT]
+    ).exists():
+        raise ArchiveRefused("An archive run is already queued or running for this instance. Wait for it to finish.")
+    run = ArchiveRun.objects.create(
+        instance=instance, started_by=actor, use_takeout=use_takeout, refresh_edits_days=refresh_edits_days
+    )
+    audit_record(instance=instance, actor=actor, action="archive.start", detail={"run": run.pk, "foreground": True})
+    return archive_run_execute(run_id=run.pk, listener=listener)
+
+
+def archive_summary(*, instance: ConnectorInstance) -> dict[str, object]:
+    stats = Message.objects.filter(instance=instance).aggregate(first=Min("date"), last=Max("date"))
+    return {"dialogs": Dialog.objects.filter(instance=instance).count(), **stats}

@@ -1,0 +1,295 @@
+"""Reading an account's dialogs and history for the archive, on one connected client.
+
+Unlike client.run() (one operation per connection), an archive run keeps one connection for
+many requests, so this module offers a small session object driven from sync code: each call
+runs on the session's own event loop. Telethon's Message objects never leave this module: they
+become ArchivedMessage rows here.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime
+from collections.abc import AsyncIterator, Coroutine
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+from telethon import TelegramClient, types, utils
+
+from sessions_app.telegram import client as telegram
+from sessions_app.telegram import errors as app_errors
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class RemoteDialog:
+    peer_id: int
+    kind: str
+    title: str
+    username: str
+    top_message_id: int
+    last_date: datetime.datetime | None
+    entity: Any  # Telethon's entity, used only to address requests during this run
+
+
+@dataclass(frozen=True)
+class ArchivedMessage:
+    message_id: int
+    date: datetime.datetime
+    edit_date: datetime.datetime | None
+    sender_id: int | None
+    sender_name: str
+    text: str
+    reply_to_id: int | None
+    topic_id: int | None
+    forward_from: str
+    media_kind: str
+    media_file_name: str
+    media_size: int | None
+    media_mime: str
+    views: int | None
+    grouped_id: int | None
+    is_service: bool
+    action_type: str
+
+
+@dataclass
+class Chunk:
+    """Up to `size` messages; `error` is the app error that stopped the iteration early (e.g. FloodWait)."""
+
+    messages: list[ArchivedMessage]
+    exhausted: bool
+    error: app_errors.TelegramError | None = None
+    total: int | None = None
+
+
+def _kind(entity: Any) -> str:
+    if isinstance(entity, types.User):
+        return "bot" if entity.bot else "user"
+    if isinstance(entity, types.Channel):
+        if getattr(entity, "forum", False):
+            return "forum"
+        return "supergroup" if entity.megagroup else "channel"
+    return "group"
+
+
+def _media(message: types.Message) -> tuple[str, str, int | None, str]:
+    media = message.media
+    if media is None:
+        return "", "", None, ""
+    if message.photo is not None:
+        kind = "photo"
+    elif message.document is not None:
+        kind = "document"
+        for attribute, name in (
+            ("sticker", "sticker"),
+            ("voice", "voice"),
+            ("video_note", "video_note"),
+            ("gif", "gif"),
+            ("video", "video"),
+            ("audio", "audio"),
+        ):
+            if getattr(message, attribute, None):
+                kind = name
+                break
+    else:
+        kind = type(media).__name__.removeprefix("MessageMedia").lower()
+    file = message.file
+    if file is None:
+        return kind, "", None, ""
+    return kind, (file.name or "")[:300], file.size, (file.mime_type or "")[:120]
+
+
+def _forward(message: types.Message) -> str:
+    forward = message.fwd_from
+    if forward is None:
+        return ""
+    if forward.from_name:
+        return forward.from_name[:300]
+    fwd = message.forward
+    for entity in (getattr(fwd, "sender", None), getattr(fwd, "chat", None)):
+        if entity is not None:
+            return utils.get_display_name(entity)[:300]
+    if forward.from_id is not None:
+        return f"peer {utils.get_peer_id(forward.from_id)}"
+    return "hidden sender"
+
+
+def _reply(message: types.Message) -> tuple[int | None, int | None]:
+    reply = message.reply_to
+    if not isinstance(reply, types.MessageReplyHeader):
+        return None, None
+    topic = None
+    if reply.forum_topic:
+        topic = reply.reply_to_top_id or reply.reply_to_msg_id
+    return reply.reply_to_msg_id, topic
+
+
+def to_archived(message: types.Message | types.MessageService) -> ArchivedMessage:
+    sender = getattr(message, "sender", None)
+    reply_to_id, topic_id = _reply(message)
+    if isinstance(message, types.MessageService):
+        return ArchivedMessage(
+            message_id=message.id,
+            date=message.date,
+            edit_date=None,
+            sender_id=message.sender_id,
+            sender_name=utils.get_display_name(sender)[:300] if sender else "",
+            text="",
+            reply_to_id=reply_to_id,
+            topic_id=topic_id,
+            forward_from="",
+            media_kind="",
+            media_file_name="",
+            media_size=None,
+            media_mime="",
+            views=None,
+            grouped_id=None,
+            is_service=True,
+            action_type=type(message.action).__name__.removeprefix("MessageAction")[:80],
+        )
+    media_kind, file_name, size, mime = _media(message)
+    return ArchivedMessage(
+        message_id=message.id,
+        date=message.date,
+        edit_date=message.edit_date,
+        sender_id=message.sender_id,
+        sender_name=utils.get_display_name(sender)[:300] if sender else "",
+        text=message.message or "",
+        reply_to_id=reply_to_id,
+        topic_id=topic_id,
+        forward_from=_forward(message),
+        media_kind=media_kind,
+        media_file_name=file_name,
+        media_size=size,
+        media_mime=mime,
+        views=message.views,
+        grouped_id=message.grouped_id,
+        is_service=False,
+        action_type="",
+    )
+
+
+class ArchiveConnection:
+    """One connected client for a whole archive run, driven from sync code.
+
+    Telethon errors come out as sessions_app.telegram.errors exceptions (FloodWait carries the
+    seconds; the caller sleeps and resumes from its checkpoint).
+    """
+
+    def __init__(self, *, session: str, api: telegram.ApiCredentials, use_takeout: bool = False) -> None:
+        self._loop = asyncio.new_event_loop()
+        self._session = session
+        self._api = api
+        self._use_takeout = use_takeout
+        self._client: TelegramClient | None = None
+        self._takeout: Any = None
+        self._requester: TelegramClient | None = None
+
+    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
+        try:
+            return self._loop.run_until_complete(coro)
+        except app_errors.TelegramError:
+            raise
+        except Exception as exc:  # noqa: BLE001 - every Telethon/network failure is translated
+            raise telegram.translate(exc) from exc
+
+    def open(self) -> None:
+        async def connect() -> None:
+            self._client = telegram.build_client(self._session, self._api)
+            await self._client.connect()
+            if not await self._client.is_user_authorized():
+                raise app_errors.NotAuthorized()
+            self._requester = self._client
+            if self._use_takeout:
+                self._takeout = self._client.takeout(
+                    finalize=True, users=True, chats=True, megagroups=True, channels=True
+                )
+                self._requester = await self._takeout.__aenter__()
+
+        self._run(connect())
+
+    def close(self) -> None:
+        async def disconnect() -> None:
+            if self._takeout is not None:
+                try:
+                    await self._takeout.__aexit__(None, None, None)
+                except Exception:  # noqa: BLE001, S110 - finishing the takeout is best effort on close
+                    pass
+            if self._client is not None:
+                await self._client.disconnect()
+
+        try:
+            self._loop.run_until_complete(disconnect())
+        finally:
+            self._loop.close()
+
+    def __enter__(self) -> ArchiveConnection:
+        try:
+            self.open()
+        except BaseException:
+            self.close()  # a failed open (e.g. takeout not approved) still disconnects and closes the loop
+            raise
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    def dialogs(self) -> list[RemoteDialog]:
+        async def collect() -> list[RemoteDialog]:
+            found = []
+            async for dialog in self._requester.iter_dialogs():
+                entity = dialog.entity
+                found.append(
+                    RemoteDialog(
+                        peer_id=utils.get_peer_id(entity),
+                        kind=_kind(entity),
+                        title=(dialog.name or "")[:300] or str(dialog.id),
+                        username=(getattr(entity, "username", None) or "")[:64],
+                        top_message_id=dialog.message.id if dialog.message else 0,
+                        last_date=dialog.date,
+                        entity=entity,
+                    )
+                )
+            return found
+
+        return self._run(collect())
+
+    def history(
+        self, dialog: RemoteDialog, *, offset_id: int = 0, min_id: int = 0, reverse: bool = False
+    ) -> HistoryReader:
+        iterator = self._requester.iter_messages(
+            dialog.entity, offset_id=offset_id, min_id=min_id, reverse=reverse, wait_time=0
+        )
+        return HistoryReader(self, iterator)
+
+
+class HistoryReader:
+    """Pulls chunks from one iter_messages() call; a flood wait ends the chunk early with the error set."""
+
+    def __init__(self, connection: ArchiveConnection, iterator: AsyncIterator[Any]) -> None:
+        self._connection = connection
+        self._iterator = iterator
+
+    def next_chunk(self, size: int = 100) -> Chunk:
+        async def take() -> Chunk:
+            messages: list[ArchivedMessage] = []
+            try:
+                while len(messages) < size:
+                    try:
+                        message = await self._iterator.__anext__()
+                    except StopAsyncIteration:
+                        return Chunk(messages, exhausted=True, total=getattr(self._iterator, "total", None))
+                    if isinstance(message, (types.Message, types.MessageService)):
+                        messages.append(to_archived(message))
+            except Exception as exc:  # noqa: BLE001 - translated; the caller keeps what was read
+                return Chunk(
+                    messages,
+                    exhausted=False,
+                    error=telegram.translate(exc),
+                    total=getattr(self._iterator, "total", None),
+                )
+            return Chunk(messages, exhausted=False, total=getattr(self._iterator, "total", None))
+
+        return self._connection._run(take())

@@ -1,0 +1,127 @@
+"""The archive pipeline above Telethon's real iteration and the demo Telegram."""
+
+from __future__ import annotations
+
+import pytest
+from django.core.management import CommandError, call_command
+
+from sessions_app.models import ArchiveRun, AuditEvent, Dialog, Message
+from sessions_app.services.archive import ArchiveRefused, archive_run_foreground, archive_run_start
+from tests.conftest import ADA, demo_session
+
+PHONE = ADA.lstrip("+")
+
+
+@pytest.fixture
+def active(telegram, instance):
+    instance.session_string = demo_session()
+    instance.status = "active"
+    instance.save()
+    return instance
+
+
+def _archived(instance) -> dict[int, list[tuple[int, str]]]:
+    found: dict[int, list[tuple[int, str]]] = {}
+    for peer, message_id, text in (
+        Message.objects.filter(instance=instance)
+        .order_by("peer_id", "message_id")
+        .values_list("peer_id", "message_id", "text")
+    ):
+        found.setdefault(peer, []).append((message_id, text))
+    return found
+
+
+def test_a_first_run_archives_every_message_once(telegram, active):
+    telegram.seed_messages(PHONE, per_dialog=230)
+    run = archive_run_foreground(instance=active)
+    assert run.status == "done" and run.dialogs_done == run.dialogs_total > 3
+    truth = telegram.history_of(PHONE)
+    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+    assert run.messages_saved == sum(len(rows) for rows in truth.values())
+    for dialog in Dialog.objects.filter(instance=active):
+        assert dialog.history_complete
+        assert dialog.message_count == len(truth.get(dialog.peer_id, []))
+    assert AuditEvent.objects.filter(action="archive.run", outcome="ok").exists()
+
+
+def test_a_rerun_changes_nothing_and_a_later_run_fetches_only_new_messages(telegram, active):
+    telegram.seed_messages(PHONE, per_dialog=120)
+    archive_run_foreground(instance=active)
+    before = _archived(active)
+    again = archive_run_foreground(instance=active)
+    assert again.messages_saved == 0 and _archived(active) == before
+    telegram.seed_messages(PHONE, per_dialog=15)
+    third = archive_run_foreground(instance=active)
+    truth = telegram.history_of(PHONE)
+    assert third.messages_saved == sum(len(r) for r in truth.values()) - sum(len(r) for r in before.values())
+    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+
+
+def test_it_stores_the_message_details(telegram, active):
+    telegram.seed_messages(PHONE, per_dialog=60)
+    archive_run_foreground(instance=active)
+    messages = Message.objects.filter(instance=active)
+    assert messages.filter(is_service=True).exclude(action_type="").exists()
+    assert messages.exclude(media_kind="").exists()
+    assert messages.exclude(reply_to_id=None).exists()
+    assert messages.exclude(sender_name="").exists()
+    kinds = set(Dialog.objects.filter(instance=active).values_list("kind", flat=True))
+    assert {"user", "group", "channel"} <= kinds
+
+
+def test_flood_waits_are_slept_and_counted_never_fatal(telegram, active):
+    telegram.seed_messages(PHONE, per_dialog=150)
+    telegram.flood("messages.getHistory", 1)
+    seen: list[int] = []
+    run = archive_run_foreground(instance=active, listener=lambda data: seen.append(int(data["flood_wait_seconds"])))
+    assert run.status == "done" and run.flood_waits >= 1
+    assert max(seen) >= 1
+    truth = telegram.history_of(PHONE)
+    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+
+
+def test_takeout_waits_for_approval_then_works(telegram, active):
+    telegram.seed_messages(PHONE, per_dialog=30)
+    refused = archive_run_foreground(instance=active, use_takeout=True)
+    assert refused.status == "failed"
+    assert "approve the data export" in refused.error and "retry in" in refused.error
+    telegram.approve_takeout(PHONE)
+    run = archive_run_foreground(instance=active, use_takeout=True)
+    assert run.status == "done" and run.messages_saved > 0
+
+
+def test_refreshing_edits_rereads_recent_messages(telegram, active):
+    telegram.seed_messages(PHONE, per_dialog=40)
+    archive_run_foreground(instance=active)
+    Message.objects.filter(instance=active).update(text="stale copy")
+    archive_run_foreground(instance=active, refresh_edits_days=36500)
+    assert not Message.objects.filter(instance=active, text="stale copy").exclude(is_service=True).exists()
+
+
+def test_a_second_run_is_refused_while_one_is_active(telegram, active):
+    archive_run_start(instance=active, actor=None)
+    with pytest.raises(ArchiveRefused, match="already queued or running"):
+        archive_run_start(instance=active, actor=None)
+    assert ArchiveRun.objects.filter(instance=active).count() == 1
+
+
+def test_an_instance_without_a_session_cannot_archive(telegram, instance):
+    with pytest.raises(ArchiveRefused, match="no working session"):
+        archive_run_start(instance=instance, actor=None)
+
+
+def test_a_revoked_session_fails_the_run_with_a_clear_error(telegram, active):
+    telegram.terminate_session(active.session_string)
+    run = archive_run_foreground(instance=active)
+    assert run.status == "failed" and "Log in again" in run.error
+
+
+def test_the_archive_command_prints_a_summary(telegram, active, capsys):
+    from io import StringIO
+
+    telegram.seed_messages(PHONE, per_dialog=20)
+    out = StringIO()
+    call_command("archive", active.session, stdout=out)
+    assert "done" in out.getvalue() and "new messages" in out.getvalue()
+    with pytest.raises(CommandError, match="No instance"):
+        call_command("archive", "missing", stdout=StringIO())

@@ -1,0 +1,135 @@
+"""A worker process killed mid-run (SIGKILL, not an exception) loses nothing: the next run resumes.
+
+Runs the real stack in subprocesses: migrate, a db_worker picking the task from the database,
+the demo Telegram shared through its SQLite file, then `manage.py archive` to finish.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from cryptography.fernet import Fernet
+
+from sessions_app.telegram.fake import DemoTelegram
+
+ROOT = Path(__file__).resolve().parent.parent
+PHONE = "9996621001"
+POLL_SECONDS = 0.05
+SETUP = """
+from sessions_app.models import ConnectorInstance
+from sessions_app.telegram import client as tg
+from sessions_app.telegram.fake import DemoTelegram
+from sessions_app.services.archive import archive_run_start
+world = DemoTelegram.from_settings()
+world.seed_messages("9996621001", per_dialog=6000)
+api = tg.default_credentials()
+sent = tg.send_code(session="", phone="+9996621001", api=api)
+signed = tg.sign_in_code(session=sent.session, phone="+9996621001", code="22222", phone_code_hash=sent.phone_code_hash, api=api)
+instance = ConnectorInstance.objects.create(session="prod-bot", name="Prod", session_string=signed.session, status="active")
+archive_run_start(instance=instance, actor=None)
+"""
+
+
+def _wait_for(condition, timeout: float, what: str) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            raise AssertionError(f"timed out waiting for {what}")
+        time.sleep(POLL_SECONDS)
+
+
+@pytest.mark.slow
+def test_a_killed_worker_resumes_with_no_gap_and_no_duplicate(tmp_path):
+    db_path = tmp_path / "db.sqlite3"
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if not key.startswith(("TELEGRAM_", "AWS_", "DATABASE_", "DJANGO_", "REDIS_"))
+    }
+    env.update(
+        DATABASE_URL=f"sqlite:///{db_path}",
+        TELECONNECT_VAR_DIR=str(tmp_path / "var"),
+        TELEGRAM_DEMO_STATE=str(tmp_path / "telegram.sqlite3"),
+        SESSION_ENCRYPTION_KEY=Fernet.generate_key().decode(),
+        ARCHIVE_STALE_SECONDS="1",
+        PYTHONUNBUFFERED="1",
+    )
+
+    def manage(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
+
+    assert manage("migrate", "--noinput").returncode == 0
+    setup = manage("shell", "-c", SETUP)
+    assert setup.returncode == 0, setup.stderr
+
+    def saved() -> int:
+        with sqlite3.connect(db_path, timeout=30) as db:
+            return db.execute("SELECT COUNT(*) FROM sessions_app_message").fetchone()[0]
+
+    worker = subprocess.Popen(
+        [
+            sys.executable,
+            "manage.py",
+            "db_worker",
+            "--queue-name",
+            "*",
+            "--no-reload",
+            "--no-startup-delay",
+            "--interval",
+            "0.1",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        _wait_for(lambda: saved() >= 2500, 120, "the worker to archive a few thousand messages")
+    finally:
+        worker.send_signal(signal.SIGKILL)
+        worker.wait(30)
+    at_kill = saved()
+    truth = DemoTelegram(env["TELEGRAM_DEMO_STATE"]).history_of(PHONE)
+    total = sum(len(rows) for rows in truth.values())
+    assert 0 < at_kill < total, "the kill must land mid-run"
+
+    with sqlite3.connect(db_path) as db:
+        status = db.execute("SELECT status FROM sessions_app_archiverun").fetchone()[0]
+    assert status == "running"  # nobody told the DB: the worker died without a word
+
+    def heartbeat_age() -> float:
+        with sqlite3.connect(db_path) as db:
+            beat = db.execute("SELECT heartbeat_at FROM sessions_app_archiverun").fetchone()[0]
+        return time.time() - datetime.fromisoformat(beat).replace(tzinfo=UTC).timestamp()
+
+    _wait_for(lambda: heartbeat_age() > 1.2, 30, "the killed run's heartbeat to go stale")
+    resumed = manage("archive", "prod-bot")
+    assert resumed.returncode == 0, resumed.stderr + resumed.stdout
+    assert "done" in resumed.stdout
+
+    with sqlite3.connect(db_path) as db:
+        rows = db.execute(
+            "SELECT peer_id, message_id, text FROM sessions_app_message ORDER BY peer_id, message_id"
+        ).fetchall()
+        distinct = db.execute(
+            "SELECT COUNT(DISTINCT peer_id || ':' || message_id) FROM sessions_app_message"
+        ).fetchone()[0]
+        statuses = [r[0] for r in db.execute("SELECT status FROM sessions_app_archiverun ORDER BY id")]
+        new_in_second = db.execute("SELECT messages_saved FROM sessions_app_archiverun ORDER BY id DESC").fetchone()[0]
+    archived: dict[int, list[tuple[int, str]]] = {}
+    for peer, message_id, text in rows:
+        archived.setdefault(peer, []).append((message_id, text))
+    assert archived == {peer: r for peer, r in truth.items() if r}  # no gap
+    assert distinct == len(rows) == total  # no duplicate
+    assert statuses == ["interrupted", "done"]
+    assert new_in_second == total - at_kill
