@@ -96,6 +96,7 @@ def mask_phone(phone: str) -> str:
 
 class LoginStep(models.TextChoices):
     CODE = "code", "code"
+    QR = "qr", "QR code"
     PASSWORD = "password", "password"
 
 
@@ -111,6 +112,8 @@ class PendingLogin(models.Model):
     session_string = EncryptedTextField()
     phone = EncryptedTextField()
     phone_code_hash = EncryptedTextField()
+    qr_url = EncryptedTextField()  # tg://login?token=… : a login credential while it is valid
+    qr_expires = models.DateTimeField(null=True, blank=True)
     code_type = models.CharField(max_length=40, blank=True)
     next_type = models.CharField(max_length=40, blank=True)
     code_sent_at = models.DateTimeField(null=True, blank=True)

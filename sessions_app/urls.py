@@ -1,8 +1,11 @@
 from __future__ import annotations
 
-from django.urls import path
+from django.urls import path, register_converter
 
 from sessions_app import views
+from sessions_app.views.archive import PeerIdConverter
+
+register_converter(PeerIdConverter, "peer")
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
@@ -10,6 +13,7 @@ urlpatterns = [
     path("instances/new/", views.instance_new, name="instance_new"),
     path("instances/<str:session>/", views.instance_detail, name="instance_detail"),
     path("instances/<str:session>/login/", views.login_step, name="instance_login"),
+    path("instances/<str:session>/login/qr/", views.login_qr, name="instance_login_qr"),
     path("instances/<str:session>/login/resend/", views.login_resend, name="instance_login_resend"),
     path("instances/<str:session>/login/cancel/", views.login_cancel, name="instance_login_cancel"),
     path("instances/<str:session>/import/", views.session_import, name="session_import"),
@@ -27,4 +31,8 @@ urlpatterns = [
         views.authorization_terminate,
         name="authorization_terminate",
     ),
+    path("instances/<str:session>/archive/", views.archive, name="archive"),
+    path("instances/<str:session>/archive/search/", views.archive_search, name="archive_search"),
+    path("instances/<str:session>/archive/export/", views.archive_export, name="archive_export"),
+    path("instances/<str:session>/archive/<peer:peer_id>/", views.archive_dialog, name="archive_dialog"),
 ]

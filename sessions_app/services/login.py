@@ -295,3 +295,36 @@ def session_import(*, instance: ConnectorInstance, actor: AbstractBaseUser, sess
         )
     session_save_after_login(instance=instance, actor=actor)
     return instance
+
+
+def login_qr_poll(*, instance: ConnectorInstance, actor: AbstractBaseUser) -> PendingLogin | None:
+    """Start or check a QR login: returns the pending state, or None once the instance is logged in.
+
+    Each call is one auth.exportLoginToken on a fresh client, like every other login step.
+    """
+    pending = _pending(instance)
+    if pending is not None and pending.step != LoginStep.QR:
+        raise LoginRefused("A login with the phone number is in progress for this instance. Finish or cancel it first.")
+    try:
+        with telegram_lease(session=instance.session, purpose="login"):
+            result = telegram.qr_poll(session=pending.session_string if pending else "", api=instance_credentials(instance))
+    except PasswordNeeded as needed:
+        with transaction.atomic():
+            pending.step, pending.session_string, pending.password_hint = LoginStep.PASSWORD, needed.session, needed.hint[:200]
+            pending.qr_url = ""
+            pending.save()
+            instance_set_status(instance=instance, status=InstanceStatus.PASSWORD_NEEDED, actor=actor)
+            audit_record(instance=instance, actor=actor, action="login.qr", outcome="password_needed")
+        return pending
+    except TelegramError as exc:
+        audit_record(instance=instance, actor=actor, action="login.qr", outcome="refused", detail={"error": type(exc).__name__})
+        raise
+    if isinstance(result, telegram.SignedIn):
+        _login_complete(instance=instance, actor=actor, signed_in=result, method="qr")
+        return None
+    if pending is None:
+        pending = PendingLogin(instance=instance, step=LoginStep.QR, previous_status=instance.status, started_by=actor)
+        audit_record(instance=instance, actor=actor, action="login.qr", outcome="token")
+    pending.session_string, pending.qr_url, pending.qr_expires = result.session, result.url, result.expires
+    pending.save()
+    return pending

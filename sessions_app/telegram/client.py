@@ -9,7 +9,9 @@ session string back; nothing here keeps a client between calls, so any process c
 from __future__ import annotations
 
 import asyncio
+import base64
 import binascii
+import datetime
 import struct
 import threading
 from collections.abc import Awaitable, Callable
@@ -388,3 +390,42 @@ def terminate_other_authorizations(*, session: str, api: ApiCredentials) -> None
         await client(functions.auth.ResetAuthorizationsRequest())
 
     run(session, api, op)
+
+
+@dataclass(frozen=True)
+class QrPending:
+    """A login token waiting to be scanned: show `url` as a QR code until `expires`."""
+
+    session: str
+    url: str
+    expires: datetime.datetime
+
+
+def qr_poll(*, session: str, api: ApiCredentials) -> QrPending | SignedIn:
+    """auth.exportLoginToken: a (new) token while nobody scanned it, the account once someone did.
+
+    Stateless like the code flow: call it again with the returned session to check. Raises
+    PasswordNeeded when the account has 2FA (then sign_in_password finishes the login).
+    """
+
+    async def op(client: TelegramClient) -> QrPending | Account | str:
+        request = functions.auth.ExportLoginTokenRequest(api_id=client.api_id, api_hash=client.api_hash, except_ids=[])
+        try:
+            result = await client(request)
+            if isinstance(result, types.auth.LoginTokenMigrateTo):
+                # What Telethon's QRLogin.wait() does: the account lives on another DC.
+                await client._switch_dc(result.dc_id)
+                result = await client(functions.auth.ImportLoginTokenRequest(result.token))
+        except errors.SessionPasswordNeededError:
+            return await _password_hint(client)
+        if isinstance(result, types.auth.LoginTokenSuccess):
+            return _account(result.authorization.user)
+        token = base64.urlsafe_b64encode(result.token).decode("ascii").rstrip("=")
+        return QrPending(session="", url=f"tg://login?token={token}", expires=result.expires)
+
+    result, after = run(session, api, op)
+    if isinstance(result, str):
+        raise app_errors.PasswordNeeded(after, hint=result)
+    if isinstance(result, Account):
+        return SignedIn(session=after, account=result)
+    return QrPending(session=after, url=result.url, expires=result.expires)

@@ -1,6 +1,7 @@
+from sessions_app.views.archive import archive, archive_dialog, archive_export, archive_search
 from sessions_app.views.health import healthz
 from sessions_app.views.instances import instance_detail, instance_list, instance_new
-from sessions_app.views.login import login_cancel, login_resend, login_step, session_import
+from sessions_app.views.login import login_cancel, login_qr, login_resend, login_step, session_import
 from sessions_app.views.sessions import (
     authorization_terminate,
     authorizations,
@@ -11,6 +12,10 @@ from sessions_app.views.sessions import (
 )
 
 __all__ = [
+    "archive",
+    "archive_dialog",
+    "archive_export",
+    "archive_search",
     "authorization_terminate",
     "authorizations",
     "authorizations_terminate_others",
@@ -19,6 +24,7 @@ __all__ = [
     "instance_list",
     "instance_new",
     "login_cancel",
+    "login_qr",
     "login_resend",
     "login_step",
     "session_import",

@@ -115,3 +115,61 @@ def session_import(request: HttpRequest, session: str) -> HttpResponse:
             return redirect("instance_detail", session=instance.session)
     status = 400 if form.errors else 200
     return render(request, "sessions_app/import.html", {"instance": instance, "form": form}, status=status)
+
+
+def _qr_svg(url: str) -> str:
+    import qrcode
+    import qrcode.image.svg
+
+    return qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).to_string(encoding="unicode")
+
+
+@require_http_methods(["GET", "POST"])
+def login_qr(request: HttpRequest, session: str) -> HttpResponse:
+    """GET shows the QR code (if one is pending); POST creates or checks it (htmx polls this)."""
+    instance, _ = instance_for(request, session, Role.OPERATOR)
+    error = ""
+    pending = selectors.pending_login_for(instance)
+    if request.method == "POST":
+        try:
+            if request.POST.get("demo_phone") and pending is not None and pending.step == LoginStep.QR:
+                from sessions_app.telegram.demo import demo_approve_qr
+
+                demo_approve_qr(qr_url=pending.qr_url, phone=request.POST["demo_phone"])
+            pending = login_service.login_qr_poll(instance=instance, actor=request.user)
+        except TelegramError as failure:
+            error = failure.message
+        else:
+            if pending is None:
+                instance.refresh_from_db()
+                messages.success(request, f"Logged in as {instance.telegram_name} with the QR code.")
+                return _redirect_htmx(request, "instance_detail", instance.session)
+            if pending.step == LoginStep.PASSWORD:
+                return _redirect_htmx(request, "instance_login", instance.session)
+            if not request.htmx:
+                return redirect("instance_login_qr", session=instance.session)
+    if pending is not None and pending.step != LoginStep.QR:
+        if error:
+            messages.error(request, error)
+        return redirect("instance_login", session=instance.session)
+    from sessions_app.telegram.demo import demo_available
+
+    context = {
+        "instance": instance,
+        "pending": pending,
+        "qr_svg": _qr_svg(pending.qr_url) if pending is not None and pending.qr_url else "",
+        "error": error,
+        "demo": demo_available(),
+    }
+    return render(request, "sessions_app/login_qr.html", context, status=400 if error else 200)
+
+
+def _redirect_htmx(request: HttpRequest, name: str, session: str) -> HttpResponse:
+    from django.urls import reverse
+
+    url = reverse(name, kwargs={"session": session})
+    if request.htmx:
+        response = HttpResponse(status=204)
+        response["HX-Redirect"] = url
+        return response
+    return redirect(url)

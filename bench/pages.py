@@ -1,0 +1,445 @@
+"""Page latency benchmark: the instance list, a dialog's messages and full-text search on a big archive.
+
+    python bench/pages.py                 # 1,000 instances, 1,000,000 archived messages
+    python bench/pages.py --quick         # 100 instances, 50,000 messages
+
+Seeds the DB directly (instances and dialogs with bulk_create, messages with one prepared
+INSERT run by executemany: the search index triggers fill the full-text index as rows go in),
+then requests each page with Django's test Client as a logged-in superuser and prints p50/p95,
+and the number of SQL queries per page at two page sizes / data sizes (it must not grow).
+Targets (p50): instance list 50 ms, dialog page 50 ms, search 200 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import secrets
+import sys
+import time
+from collections import Counter
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from bench import _setup  # noqa: E402
+from bench._setup import log  # noqa: E402
+
+TARGETS_MS = {"instance list": 50.0, "dialog page": 50.0, "search": 200.0}
+
+# A small vocabulary with a Zipf-like frequency (weight 1/rank): the first words are in most
+# messages, the last ones in a fraction of a percent, so searches range from huge to small result sets.
+WORDS = """
+the to and a of in is for on it you that this we with be have are at not will can just
+get so from do was but all if me my your they our about up out today now what one time new
+know there like need when good going think make some back here team work please check see
+thanks update meeting would tomorrow morning call yes then send week still could later next
+release deploy server build fixed issue ticket review draft report budget invoice client customer
+project design office coffee lunch dinner weekend travel flight hotel train photos video files
+document folder backup database migration schedule deadline sprint planning agenda notes minutes
+question answer problem solution feature request bug crash error warning logs metrics dashboard
+alert incident outage latency traffic storage network firewall certificate password account login
+session token access permission admin support account billing payment refund order shipping
+delivery warehouse inventory supplier contract lawyer signature approval budget forecast quarter
+revenue expenses salary holiday vacation birthday party gift flowers restaurant reservation menu
+recipe garden weather rain snow sunshine beach mountain hiking bicycle football concert tickets
+museum library school homework teacher exam results hospital doctor appointment pharmacy vitamins
+kitchen bathroom apartment landlord rent mortgage insurance mechanic garage tyres parking fuel
+espresso croissant marmalade saxophone telescope kaleidoscope origami quokka zeppelin xylophone
+""".split()
+NAMES = [
+    "Ada Lovelace", "Grace Hopper", "Alan Turing", "Edsger Dijkstra", "Barbara Liskov", "Ken Thompson",
+    "Margaret Hamilton", "Donald Knuth", "Frances Allen", "John McCarthy", "Radia Perlman", "Linus Torvalds",
+]  # fmt: skip
+MESSAGE_COLUMNS = [
+    "instance_id", "dialog_id", "peer_id", "message_id", "date", "edit_date", "sender_id", "sender_name", "text",
+    "reply_to_id", "topic_id", "forward_from", "media_kind", "media_file_name", "media_size", "media_mime", "views",
+    "grouped_id", "is_service", "action_type",
+]  # fmt: skip
+BASE_DATE = datetime(2020, 1, 1, tzinfo=UTC)
+
+
+def _vocabulary() -> tuple[list[str], list[float]]:
+    words = list(dict.fromkeys(WORDS))  # a word listed twice counts once
+    cumulative, total = [], 0.0
+    for rank in range(1, len(words) + 1):
+        total += 1.0 / rank
+        cumulative.append(total)
+    return words, cumulative
+
+
+# -- seeding --------------------------------------------------------------------------------------------
+
+
+def seed_instances(count: int) -> list[Any]:
+    from sessions_app.models import ConnectorInstance, InstanceStatus
+
+    statuses = [
+        InstanceStatus.ACTIVE, InstanceStatus.ACTIVE, InstanceStatus.ACTIVE, InstanceStatus.NEW,
+        InstanceStatus.EXPIRED, InstanceStatus.REVOKED, InstanceStatus.UNSAVED, InstanceStatus.ERROR,
+    ]  # fmt: skip
+    rng = random.Random(7)
+    rows = []
+    for i in range(count):
+        status = statuses[i % len(statuses)]
+        signed_in = status in (InstanceStatus.ACTIVE, InstanceStatus.UNSAVED, InstanceStatus.EXPIRED)
+        rows.append(
+            ConnectorInstance(
+                session=f"conn-{i:04d}",
+                name=f"Connector {i:04d} ({rng.choice(['sales', 'support', 'ops', 'news', 'alerts'])})",
+                status=status,
+                phone=f"+99966{rng.randint(1, 5)}{i:04d}" if status != InstanceStatus.NEW else "",
+                # Encrypted like a real StringSession (about 350 characters), so loading a row costs what it does.
+                session_string=(
+                    "1" + "".join(rng.choices("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789", k=352))
+                )
+                if signed_in
+                else "",
+                telegram_user_id=7_000_000_000 + i if signed_in else None,
+                telegram_name=rng.choice(NAMES) if signed_in else "",
+                telegram_username=f"bot_{i:04d}" if signed_in else "",
+            )
+        )
+    ConnectorInstance.objects.bulk_create(rows, batch_size=500)
+    return list(ConnectorInstance.objects.order_by("session"))
+
+
+def plan_dialogs(instances: list[Any], total: int) -> list[tuple[Any, int, str, str, int]]:
+    """(instance, peer_id, kind, title, messages): one big instance holds most messages in a few dialogs."""
+    big, others = instances[0], instances[1:]
+    plan: list[tuple[Any, int, str, str, int]] = []
+    main_total = int(total * 0.95)
+    shares = [0.40, 0.25, 0.15, 0.10]  # four big dialogs; 10% over 20 small ones
+    kinds = ["supergroup", "channel", "group", "user"]
+    for k, share in enumerate(shares):
+        plan.append((big, -1_001_900_000_000 - k, kinds[k], f"Big {kinds[k]} {k}", int(main_total * share)))
+    small_total = main_total - sum(size for *_, size in plan)
+    for k in range(20):
+        size = small_total // 20 + (1 if k < small_total % 20 else 0)
+        plan.append((big, 7_300_000_000 + k, "user", f"Contact {k}", size))
+    rest = total - main_total
+    with_history = others[: min(len(others), 100)]
+    for j, instance in enumerate(with_history):
+        for k in range(2):
+            size = rest // (2 * len(with_history)) + (1 if j * 2 + k < rest % (2 * len(with_history)) else 0)
+            plan.append((instance, -4_200_000 - k, "group", f"Team chat {k}", size))
+    for instance in others[len(with_history) :]:
+        plan.append((instance, 7_400_000_000, "user", "Support", 0))
+    return plan
+
+
+def seed_dialogs(plan: list[tuple[Any, int, str, str, int]]) -> list[Any]:
+    from sessions_app.models import Dialog
+
+    rows = [
+        Dialog(
+            instance=instance,
+            peer_id=peer,
+            kind=kind,
+            title=title,
+            message_count=size,
+            total_on_server=size,
+            last_message_date=BASE_DATE + timedelta(seconds=37 * size) if size else None,
+            newest_archived_id=size,
+            oldest_archived_id=1 if size else 0,
+            history_complete=True,
+        )
+        for instance, peer, kind, title, size in plan
+    ]
+    Dialog.objects.bulk_create(rows, batch_size=500)
+    by_key = {(d.instance_id, d.peer_id): d for d in Dialog.objects.all()}
+    return [by_key[(instance.pk, peer)] for instance, peer, *_ in plan]
+
+
+def seed_messages(dialogs: list[Any], *, batch: int = 20_000) -> Counter[str]:
+    """Insert every dialog's messages (ids 1..message_count); returns how many messages hold each word."""
+    from django.db import connection, transaction
+
+    from sessions_app.models import Message
+
+    words, cumulative = _vocabulary()
+    rng = random.Random(42)
+    adapt = connection.ops.adapt_datetimefield_value
+    sql = (
+        f"INSERT INTO {connection.ops.quote_name(Message._meta.db_table)} ({', '.join(MESSAGE_COLUMNS)}) "  # noqa: S608
+        f"VALUES ({', '.join(['%s'] * len(MESSAGE_COLUMNS))})"
+    )
+    documents: Counter[str] = Counter()
+    total = sum(d.message_count for d in dialogs)
+    done, started, rows = 0, time.perf_counter(), []
+
+    def flush() -> None:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.executemany(sql, rows)
+        rows.clear()
+
+    for dialog in dialogs:
+        lengths = rng.choices(range(3, 26), k=dialog.message_count)
+        picks = iter(rng.choices(words, cum_weights=cumulative, k=sum(lengths)))
+        for index, length in enumerate(lengths):
+            message_id = index + 1
+            chosen = [next(picks) for _ in range(length)]
+            documents.update(set(chosen))
+            service = message_id == 1 or message_id % 211 == 0
+            media = "" if service or message_id % 9 else ("photo" if message_id % 2 else "document")
+            sender = NAMES[(message_id * 7) % len(NAMES)]
+            date = BASE_DATE + timedelta(seconds=37 * message_id)
+            rows.append(
+                (
+                    dialog.instance_id,
+                    dialog.pk,
+                    dialog.peer_id,
+                    message_id,
+                    adapt(date),
+                    adapt(date + timedelta(minutes=3)) if message_id % 17 == 4 else None,
+                    None if service else 7_200_000_000 + (message_id * 7) % len(NAMES),
+                    "" if service else sender,
+                    "" if service else " ".join(chosen).capitalize() + ".",
+                    message_id - 1 if message_id % 5 == 2 and message_id > 1 else None,
+                    None,
+                    "Demo News" if message_id % 13 == 6 else "",
+                    media,
+                    f"report-{message_id}.pdf" if media == "document" else "",
+                    (message_id * 1031) % 5_000_000 if media else None,
+                    ("image/jpeg" if media == "photo" else "application/pdf") if media else "",
+                    100 + message_id % 900 if dialog.kind == "channel" else None,
+                    None,
+                    service,
+                    ("chat_create" if message_id == 1 else "pin") if service else "",
+                )
+            )
+            if service:
+                documents.subtract(set(chosen))  # a service message has no text to find
+            if len(rows) >= batch:
+                done += len(rows)
+                flush()
+                elapsed = time.perf_counter() - started
+                if done % (batch * 10) == 0 or done == total:
+                    log(f"seeded {done:,}/{total:,} messages ({done / elapsed:,.0f}/s)")
+    if rows:
+        done += len(rows)
+        flush()
+    log(f"seeded {done:,} messages in {time.perf_counter() - started:.0f} s")
+    return documents
+
+
+def check_search_index(expected: Counter[str], words: list[str]) -> None:
+    """The full-text index holds every message: its count for a few words equals what was inserted."""
+    from django.db import connection
+
+    if connection.vendor != "sqlite":
+        return  # PostgreSQL indexes by expression: nothing to fill, the searches below show it works
+    with connection.cursor() as cursor:
+        for word in words:
+            cursor.execute(
+                "SELECT COUNT(*) FROM sessions_app_message_fts WHERE sessions_app_message_fts MATCH %s", [f'"{word}"']
+            )
+            found = cursor.fetchone()[0]
+            # sender names are indexed too; the query words are chosen so that no name contains them
+            if found != expected[word]:
+                raise RuntimeError(f"the search index finds {found} messages with {word!r}, {expected[word]} hold it")
+
+
+# -- measuring ------------------------------------------------------------------------------------------
+
+
+def _client(user: Any) -> Any:
+    from django.test import Client
+
+    client = Client(SERVER_NAME="localhost")  # an allowed host without the test runner's setup
+    client.force_login(user)
+    return client
+
+
+def timed_get(client: Any, url: str, *, expect: str = "") -> float:
+    started = time.perf_counter()
+    response = client.get(url)
+    elapsed = time.perf_counter() - started
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered {response.status_code}")
+    if expect and expect not in response.content.decode():
+        raise RuntimeError(f"GET {url} does not contain {expect!r}")
+    return elapsed
+
+
+def measure(client: Any, urls: list[tuple[str, str]], requests: int) -> tuple[list[float], dict[str, list[float]]]:
+    """`requests` GETs spread round-robin over `urls` (each warmed once first, not counted)."""
+    for url, expect in urls:
+        timed_get(client, url, expect=expect)
+    samples: list[float] = []
+    by_url: dict[str, list[float]] = {url: [] for url, _ in urls}
+    for i in range(requests):
+        url, expect = urls[i % len(urls)]
+        elapsed = timed_get(client, url, expect=expect)
+        samples.append(elapsed)
+        by_url[url].append(elapsed)
+    return samples, by_url
+
+
+def queries_for(client: Any, url: str) -> int:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    with CaptureQueriesContext(connection) as captured:
+        response = client.get(url)
+    if response.status_code != 200:
+        raise RuntimeError(f"GET {url} answered {response.status_code}")
+    return len(captured.captured_queries)
+
+
+def _with_page_size(size: int) -> Any:
+    """The dialog page's page size, changed for one measurement (message_page's keyword default)."""
+    from sessions_app import selectors_archive
+
+    defaults = selectors_archive.message_page.__kwdefaults__
+    previous = defaults["size"]
+    defaults["size"] = size
+    return previous
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--instances", type=int, default=1000)
+    parser.add_argument("--messages", type=int, default=1_000_000)
+    parser.add_argument("--quick", action="store_true", help="100 instances, 50,000 messages")
+    parser.add_argument("--requests", type=int, default=50, help="timed requests per page kind")
+    parser.add_argument("--analyze", action="store_true", help="run ANALYZE after seeding (SQLite planner statistics)")
+    _setup.common_arguments(parser)
+    args = parser.parse_args()
+    if args.quick:
+        args.instances, args.messages = 100, 50_000
+    if args.instances < 11:
+        parser.error("--instances must be at least 11")
+
+    workdir = _setup.bootstrap(database_url=args.database_url, keep=args.keep)
+    if args.keep:
+        log(f"working directory: {workdir}")
+    log(f"machine: {_setup.machine()}")
+
+    from django.contrib.auth import get_user_model
+    from django.db import connection
+
+    from sessions_app.models import Membership, Role
+
+    log(f"seeding {args.instances} instances")
+    instances = seed_instances(args.instances)
+    # force_login signs them in: the passwords are never used, so they are random
+    admin = get_user_model().objects.create_superuser("bench-admin", "admin@example.invalid", secrets.token_urlsafe())
+    member = get_user_model().objects.create_user("bench-viewer", password=secrets.token_urlsafe())
+    Membership.objects.bulk_create(Membership(user=member, instance=i, role=Role.VIEWER) for i in instances[:10])
+    plan = plan_dialogs(instances, args.messages)
+    dialogs = seed_dialogs(plan)
+    log(f"seeding {args.messages:,} messages in {len(dialogs)} dialogs")
+    documents = seed_messages(dialogs)
+    words, _ = _vocabulary()
+    search_words = [words[1], words[19], words[99], words[-12], words[-1]]
+    check_search_index(documents, search_words)
+    if args.analyze:
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+    log(f"database: {connection.vendor}; search index checked")
+
+    big = instances[0]
+    big_dialog = dialogs[0]
+    small_dialog = next(d for d in dialogs if d.instance_id == big.pk and 0 < d.message_count < 10_000)
+    base = f"/instances/{big.session}/archive"
+    depth = big_dialog.message_count
+    cursors = [None, depth * 9 // 10, depth // 2, depth // 10, 60]
+    dialog_urls = [
+        (
+            f"{base}/{big_dialog.peer_id}/" + (f"?before={cursor}" if cursor else ""),
+            f'id="m{(cursor or depth + 1) - 1}"',
+        )
+        for cursor in cursors
+    ]
+    prefix = words[-20][:5]
+    search_queries = [*search_words, f"{words[19]} {words[60]}", prefix]
+    search_urls = [(f"{base}/search/?q={q.replace(' ', '+')}", "<mark>") for q in search_queries]
+
+    admin_client = _client(admin)
+    results: dict[str, tuple[list[float], dict[str, list[float]]]] = {}
+    log(f"timing {args.requests} requests each")
+    results["instance list"] = measure(admin_client, [("/", f"conn-{args.instances - 1:04d}")], args.requests)
+    results["dialog page"] = measure(admin_client, dialog_urls, args.requests)
+    results["search"] = measure(admin_client, search_urls, args.requests)
+
+    log("counting queries")
+    member_client = _client(member)
+    query_counts = {
+        "instance list": [
+            (f"superuser, {args.instances} instances", queries_for(admin_client, "/")),
+            ("viewer of 10 instances", queries_for(member_client, "/")),
+        ],
+        "dialog page": [],
+        "search": [
+            (f"{search_queries[0]!r} ({documents[search_queries[0]]:,} matches, 50 shown)", queries_for(admin_client, search_urls[0][0])),
+            (f"{search_queries[4]!r} ({documents[search_queries[4]]:,} matches)", queries_for(admin_client, search_urls[4][0])),
+            (f"{search_queries[0]!r} in one small dialog", queries_for(admin_client, f"{search_urls[0][0]}&peer={small_dialog.peer_id}")),
+        ],
+    }  # fmt: skip
+    for size in (50, 200):
+        previous = _with_page_size(size)
+        try:
+            for dialog, label in ((big_dialog, "big dialog"), (small_dialog, "small dialog")):
+                url = f"{base}/{dialog.peer_id}/?before={dialog.message_count // 2}"
+                query_counts["dialog page"].append(
+                    (f"page size {size}, {label}, ?before= mid-history", queries_for(admin_client, url))
+                )
+        finally:
+            _with_page_size(previous)
+    newest_page_queries = queries_for(admin_client, f"{base}/{big_dialog.peer_id}/")
+
+    print(f"machine: {_setup.machine()}")
+    print(
+        f"pages bench on {connection.vendor}: {args.instances} instances, {args.messages:,} messages "
+        f"(biggest dialog {big_dialog.message_count:,}), {args.requests} timed requests per page"
+    )
+    print()
+    for name, (samples, by_url) in results.items():
+        stats = _setup.summary_ms(samples)
+        print(f"{name:<14} p50 {stats['p50']:7.1f} ms  p95 {stats['p95']:7.1f} ms  max {stats['max']:7.1f} ms")
+        if len(by_url) > 1:
+            for url, url_samples in by_url.items():
+                detail = url.split("/archive/")[-1]
+                if name == "search":
+                    query = detail.split("q=", 1)[1].replace("+", " ")
+                    detail = f"q={query!r}" + (
+                        f" ({documents[query]:,} messages hold the word)" if query in documents else ""
+                    )
+                else:
+                    detail = detail.split("/", 1)[1] or "(newest page)"
+                print(f"    {detail:<56} p50 {_setup.percentile(url_samples, 0.5) * 1000:7.1f} ms")
+    print()
+    print("SQL queries per request (must not grow with page size or data size):")
+    for name, counts in query_counts.items():
+        values = {count for _, count in counts}
+        verdict = "constant" if len(values) == 1 else "VARIES"
+        print(f"  {name}: {verdict}")
+        for label, count in counts:
+            print(f"    {count:3d}  {label}")
+        if name == "dialog page":
+            print(f"    ({newest_page_queries} on the newest page: no ?before=, so no newer-messages check)")
+
+    print()
+    print("pages bench summary:")
+    for name, (samples, by_url) in results.items():
+        stats = _setup.summary_ms(samples)
+        target = TARGETS_MS[name]
+        verdict = "met" if stats["p50"] <= target else "MISSED"
+        print(
+            f"  {name:<14} p50 {stats['p50']:7.1f} ms (target {target:.0f} ms: {verdict})  p95 {stats['p95']:7.1f} ms"
+            f"  queries {'/'.join(str(c) for _, c in query_counts[name])}"
+        )
+        if len(by_url) > 1:
+            worst_url, worst = max(by_url.items(), key=lambda item: _setup.percentile(item[1], 0.5))
+            worst_p50 = _setup.percentile(worst, 0.5) * 1000
+            print(
+                f"  {'':<14} slowest variant p50 {worst_p50:7.1f} ms ({'met' if worst_p50 <= target else 'MISSED'}): "
+                f"{worst_url.split('/archive/')[-1]}"
+            )
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Search on PostgreSQL: a GIN expression index over the words of each message (migration 0003).
+
+The WHERE clause repeats the index's expression, so the planner matches it to the index: change
+one and you must change the other (in a new migration).
+"""
+
+from __future__ import annotations
+
+import html
+
+from sessions_app.search.query import SearchTerms, tsquery_text
+from sessions_app.search.snippet import MARK_END, MARK_START
+
+INDEX_NAME = "sessions_app_message_search"
+CONFIG = "simple"  # no stemming, no stop words: names, handles and mixed languages stay findable
+DOCUMENT = f"to_tsvector('{CONFIG}', coalesce(m.text, '') || ' ' || coalesce(m.sender_name, ''))"
+
+# ts_rank_cd normalization 1: divide by 1 + log(document length), so a short message that is
+# about the words ranks above a long one that mentions them in passing (as bm25 does on SQLite).
+_RANK_NORMALIZATION = 1
+
+# ts_headline parses its input with the same parser as to_tsvector, which takes `<…>` for a tag
+# and drops it from the headline: escaped first, a message's `<script>` comes back as text.
+# Entities are single tokens to the parser, so marks never land inside one.
+ESCAPED_TEXT = "replace(replace(replace(replace(m.text, '&', '&amp;'), '<', '&lt;'), '>', '&gt;'), '\"', '&quot;')"
+HEADLINE_OPTIONS = f'StartSel="{MARK_START}", StopSel="{MARK_END}", HighlightAll=true'
+
+
+def search_sql(*, terms: SearchTerms, instance_id: int, limit: int, peer_id: int | None) -> tuple[str, list[object]]:
+    """The query behind search_messages(): rows of (message id, rank, marked escaped text), best first.
+
+    The inner query finds and ranks through the GIN index; ts_headline, which re-parses the
+    whole text, runs in the outer query on the `limit` winners only.
+    """
+    tsquery = tsquery_text(terms)
+    peer_filter = "AND m.peer_id = %s" if peer_id is not None else ""
+    sql = f"""
+        WITH top AS (
+            SELECT m.id AS id, ts_rank_cd({DOCUMENT}, to_tsquery('{CONFIG}', %s), {_RANK_NORMALIZATION}) AS rank
+            FROM sessions_app_message AS m
+            WHERE {DOCUMENT} @@ to_tsquery('{CONFIG}', %s) AND m.instance_id = %s {peer_filter}
+            ORDER BY rank DESC, m.id DESC
+            LIMIT %s
+        )
+        SELECT top.id, top.rank, ts_headline('{CONFIG}', {ESCAPED_TEXT}, to_tsquery('{CONFIG}', %s), %s)
+        FROM top
+        JOIN sessions_app_message AS m ON m.id = top.id
+        ORDER BY top.rank DESC, top.id DESC
+    """  # noqa: S608 - only constants are formatted in; every value is a parameter
+    params: list[object] = [tsquery, tsquery, instance_id]
+    if peer_id is not None:
+        params.append(peer_id)
+    params += [limit, tsquery, HEADLINE_OPTIONS]
+    return sql, params
+
+
+def marked_text(headline: str) -> str:
+    """The text back from ts_headline's escaped form, markers in place (make_snippet() escapes it again)."""
+    return html.unescape(headline)

@@ -1,0 +1,67 @@
+"""Turning what the user typed into words, and the words into each engine's query syntax.
+
+Both engines get the same words: letters and digits only, so no character the user types can
+reach an engine's query syntax (FTS5's quotes, `*`, `NEAR`, `-`, `:` and parentheses, or
+tsquery's `&`, `|`, `!`, `<->` and `:*`). Operators typed as words (`OR`, `NEAR`) are searched
+as words.
+"""
+
+from __future__ import annotations
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+MAX_QUERY_LENGTH = 200
+MAX_WORDS = 32
+PREFIX_MIN_LENGTH = 3  # shorter prefixes match too many terms to be fast or useful
+
+# Letters and digits in any script. `_` is \w for Python but a separator for both tokenizers.
+_WORD = re.compile(r"[^\W_]+")
+
+
+class SearchQueryInvalid(ValueError):
+    """The user's query cannot be searched; `message` is a sentence to show on the page."""
+
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SearchTerms:
+    """The cleaned query: every word must match; the last one also as a prefix when `prefix`."""
+
+    words: tuple[str, ...]
+    prefix: bool
+
+
+def parse_query(query: str) -> SearchTerms:
+    if len(query) > MAX_QUERY_LENGTH:
+        raise SearchQueryInvalid(
+            f"The search is {len(query)} characters long; shorten it to at most {MAX_QUERY_LENGTH} and search again."
+        )
+    words = _WORD.findall(unicodedata.normalize("NFC", query).lower())
+    if not words:
+        raise SearchQueryInvalid(
+            "Type at least one word or number to search for: punctuation, symbols and emoji are not searched."
+        )
+    words = list(dict.fromkeys(words))[:MAX_WORDS]
+    return SearchTerms(words=tuple(words), prefix=len(words[-1]) >= PREFIX_MIN_LENGTH)
+
+
+def fts5_match(terms: SearchTerms) -> str:
+    """An FTS5 MATCH expression: each word a quoted string (implicit AND), the last one a prefix."""
+    # The words hold no `"`, but double any as FTS5 wants so the quoting never depends on that.
+    quoted = ['"{}"'.format(word.replace('"', '""')) for word in terms.words]
+    if terms.prefix:
+        quoted[-1] += "*"
+    return " ".join(quoted)
+
+
+def tsquery_text(terms: SearchTerms) -> str:
+    """Input for to_tsquery(): each word a quoted lexeme, ANDed, the last one a prefix (`:*`)."""
+    quoted = ["'{}'".format(word.replace("\\", "\\\\").replace("'", "''")) for word in terms.words]
+    if terms.prefix:
+        quoted[-1] += ":*"
+    return " & ".join(quoted)

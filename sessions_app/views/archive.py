@@ -1,0 +1,199 @@
+"""The message archive: dialogs and runs (start a run), one dialog's messages, search, export."""
+
+from __future__ import annotations
+
+from django import forms
+from django.contrib import messages
+from django.core.handlers.asgi import ASGIRequest
+from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.shortcuts import redirect, render
+from django.utils.safestring import mark_safe
+from django.views.decorators.http import require_GET, require_http_methods
+
+from sessions_app import export, selectors, selectors_archive
+from sessions_app.models import ArchiveStatus, ConnectorInstance, Role
+from sessions_app.search import SearchQueryInvalid, search_messages
+from sessions_app.selectors_archive import BIGINT_MAX, BIGINT_MIN
+from sessions_app.services import archive as archive_service
+from sessions_app.views.access import instance_for
+
+
+class PeerIdConverter:
+    """Telethon's marked peer ids in URLs: signed 64-bit, negative for chats and channels."""
+
+    regex = r"-?\d+"
+
+    def to_python(self, value: str) -> int:
+        number = int(value)
+        if not BIGINT_MIN <= number <= BIGINT_MAX:
+            raise ValueError("peer id out of range")  # no match: 404
+        return number
+
+    def to_url(self, value: int) -> str:
+        return str(int(value))
+
+
+class ArchiveStartForm(forms.Form):
+    use_takeout = forms.BooleanField(
+        label="Use a takeout session",
+        required=False,
+        help_text="Telegram's data-export mode: gentler rate limits for long histories. "
+        "Telegram may ask the account to allow it in the app first.",
+    )
+    refresh_edits_days = forms.IntegerField(
+        label="Re-check edits of the last N days",
+        min_value=0,
+        max_value=365,
+        initial=0,
+        help_text="0 to 365. With 0 the run only fetches new messages.",
+        error_messages={"required": "Enter a number of days from 0 to 365 (0 fetches only new messages)."},
+    )
+
+
+class BadParameter(ValueError):
+    def __init__(self, message: str) -> None:
+        super().__init__(message)
+        self.message = message
+
+
+def _int_param(query: QueryDict, name: str, what: str) -> int | None:
+    raw = query.get(name, "").strip()
+    if not raw:
+        return None
+    try:
+        number = int(raw)
+    except ValueError:
+        raise BadParameter(f"{name}={raw[:30]!r} is not {what}. Use a whole number, or leave it out.") from None
+    if not BIGINT_MIN <= number <= BIGINT_MAX:
+        raise BadParameter(f"{name}={raw[:30]!r} is out of range for {what}.")
+    return number
+
+
+def _archive_page(
+    request: HttpRequest,
+    instance: ConnectorInstance,
+    role: str,
+    form: ArchiveStartForm | None = None,
+    error: str = "",
+    status: int = 200,
+) -> HttpResponse:
+    run = selectors_archive.archive_run_current(instance=instance)
+    context = {
+        "instance": instance,
+        "can_operate": selectors.has_role(role, Role.OPERATOR),
+        "form": form or ArchiveStartForm(),
+        "error": error,
+        "dialogs": selectors_archive.dialogs_of(instance=instance),
+        "runs": selectors_archive.archive_runs_recent(instance=instance),
+        "run": run,
+        "progress": selectors_archive.archive_run_progress(run) if run is not None else None,
+        "status_labels": dict(ArchiveStatus.choices),
+    }
+    return render(request, "sessions_app/archive/index.html", context, status=status)
+
+
+@require_http_methods(["GET", "POST"])
+def archive(request: HttpRequest, session: str) -> HttpResponse:
+    """GET: dialogs, recent runs and the active run's progress. POST: start a run (operator)."""
+    if request.method == "GET":
+        instance, role = instance_for(request, session, Role.VIEWER)
+        return _archive_page(request, instance, role)
+
+    instance, role = instance_for(request, session, Role.OPERATOR)
+    form = ArchiveStartForm(request.POST)
+    if not form.is_valid():
+        return _archive_page(request, instance, role, form=form, status=400)
+    try:
+        run = archive_service.archive_run_start(
+            instance=instance,
+            actor=request.user,
+            use_takeout=form.cleaned_data["use_takeout"],
+            refresh_edits_days=form.cleaned_data["refresh_edits_days"],
+        )
+    except archive_service.ArchiveRefused as refused:
+        return _archive_page(request, instance, role, form=form, error=refused.message, status=400)
+    messages.success(request, f"Archive run {run.pk} queued. Progress shows below as it runs.")
+    return redirect("archive", session=instance.session)
+
+
+@require_GET
+def archive_dialog(request: HttpRequest, session: str, peer_id: int) -> HttpResponse:
+    instance, _ = instance_for(request, session, Role.VIEWER)
+    dialog = selectors_archive.dialog_of(instance=instance, peer_id=peer_id)
+    if dialog is None:
+        raise Http404("No such dialog in this instance's archive")
+    context = {"instance": instance, "dialog": dialog, "page": None, "error": ""}
+    try:
+        before = _int_param(request.GET, "before", "a message id")
+        after = _int_param(request.GET, "after", "a message id")
+        if before is not None and after is not None:
+            raise BadParameter("Use either before= or after= to page through messages, not both.")
+    except BadParameter as bad:
+        context["error"] = bad.message
+        return render(request, "sessions_app/archive/dialog.html", context, status=400)
+    context["page"] = selectors_archive.message_page(dialog=dialog, before=before, after=after)
+    return render(request, "sessions_app/archive/dialog.html", context)
+
+
+@require_GET
+def archive_search(request: HttpRequest, session: str) -> HttpResponse:
+    instance, _ = instance_for(request, session, Role.VIEWER)
+    query = request.GET.get("q", "").strip()
+    context: dict[str, object] = {
+        "instance": instance,
+        "query": query,
+        "peer": None,
+        "dialogs": selectors_archive.dialogs_of(instance=instance).only("peer_id", "title"),
+        "results": [],
+        "error": "",
+    }
+    try:
+        peer = _int_param(request.GET, "peer", "a dialog's peer id")
+    except BadParameter as bad:
+        context["error"] = bad.message
+        return render(request, "sessions_app/archive/search.html", context, status=400)
+    context["peer"] = peer
+    if not query:
+        return render(request, "sessions_app/archive/search.html", context)
+    try:
+        hits = search_messages(instance=instance, query=query, limit=50, peer_id=peer)
+    except SearchQueryInvalid as invalid:
+        context["error"] = invalid.message
+        return render(request, "sessions_app/archive/search.html", context, status=400)
+    context["results"] = [
+        {
+            "message": hit.message,
+            "dialog": hit.message.dialog,  # loaded with the hit
+            # The search module escapes the message text and adds only <mark>: its snippet is HTML.
+            "snippet": mark_safe(hit.snippet),  # noqa: S308
+            "rank": hit.rank,
+        }
+        for hit in hits
+    ]
+    return render(request, "sessions_app/archive/search.html", context)
+
+
+@require_GET
+def archive_export(request: HttpRequest, session: str) -> HttpResponse:
+    instance, _ = instance_for(request, session, Role.VIEWER)
+    export_format = request.GET.get("format", "")
+    if export_format not in export.FORMATS:
+        return HttpResponse(
+            f"Unknown export format {export_format[:20]!r}. Use format=jsonl (one JSON object per line) or format=csv.",
+            status=400,
+            content_type="text/plain; charset=utf-8",
+        )
+    try:
+        peer = _int_param(request.GET, "peer", "a dialog's peer id")
+    except BadParameter as bad:
+        return HttpResponse(bad.message, status=400, content_type="text/plain; charset=utf-8")
+    if peer is not None and selectors_archive.dialog_of(instance=instance, peer_id=peer) is None:
+        raise Http404("No such dialog in this instance's archive")
+    lines = export.export_lines(instance=instance, export_format=export_format, peer_id=peer)
+    response = StreamingHttpResponse(
+        export.aiter_sync(lines) if isinstance(request, ASGIRequest) else lines,
+        content_type=export.FORMATS[export_format],
+    )
+    response["Content-Disposition"] = f'attachment; filename="{instance.session}-archive.{export_format}"'
+    response["Cache-Control"] = "no-store"
+    return response

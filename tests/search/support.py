@@ -1,0 +1,96 @@
+"""Building archive data for the search tests, and looking at the engines' indexes directly."""
+
+from __future__ import annotations
+
+import itertools
+from datetime import UTC, datetime
+
+from django.db import connection
+
+from sessions_app.models import ConnectorInstance, Dialog, DialogKind, Message
+from sessions_app.search import SearchHit
+
+
+class Archive:
+    """Builds instances, dialogs and messages straight through the ORM."""
+
+    def __init__(self) -> None:
+        self._message_ids = itertools.count(1)
+
+    def instance(self, session: str) -> ConnectorInstance:
+        return ConnectorInstance.objects.create(session=session, name=f"Account {session}")
+
+    def dialog(self, instance: ConnectorInstance, peer_id: int = 1) -> Dialog:
+        dialog, _ = Dialog.objects.get_or_create(
+            instance=instance, peer_id=peer_id, defaults={"kind": DialogKind.USER, "title": f"Chat {peer_id}"}
+        )
+        return dialog
+
+    def message(
+        self,
+        instance: ConnectorInstance,
+        text: str,
+        *,
+        peer_id: int = 1,
+        sender_name: str = "",
+        message_id: int | None = None,
+    ) -> Message:
+        return Message.objects.create(
+            instance=instance,
+            dialog=self.dialog(instance, peer_id),
+            peer_id=peer_id,
+            message_id=message_id if message_id is not None else next(self._message_ids),
+            date=datetime(2026, 1, 2, 3, 4, 5, tzinfo=UTC),
+            sender_name=sender_name,
+            text=text,
+        )
+
+
+def texts(hits: list[SearchHit]) -> list[str]:
+    return [hit.message.text for hit in hits]
+
+
+def upsert(message: Message, **changes: object) -> None:
+    """Store `message` again the way the archive does: INSERT … ON CONFLICT DO UPDATE."""
+    row = Message(
+        instance=message.instance,
+        dialog=message.dialog,
+        peer_id=message.peer_id,
+        message_id=message.message_id,
+        date=message.date,
+        text=changes.get("text", message.text),
+        sender_name=changes.get("sender_name", message.sender_name),
+    )
+    Message.objects.bulk_create(
+        [row],
+        update_conflicts=True,
+        unique_fields=["instance", "peer_id", "message_id"],
+        update_fields=["text", "sender_name", "date"],
+    )
+
+
+def index_matches(word: str) -> int:
+    """How many rows the full-text index itself matches, without joining the message table."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute(
+                "SELECT count(*) FROM sessions_app_message_fts WHERE sessions_app_message_fts MATCH %s", [f'"{word}"']
+            )
+        else:
+            cursor.execute(
+                "SELECT count(*) FROM sessions_app_message WHERE "
+                "to_tsvector('simple', coalesce(text, '') || ' ' || coalesce(sender_name, '')) "
+                "@@ plainto_tsquery('simple', %s)",
+                [word],
+            )
+        return cursor.fetchone()[0]
+
+
+def search_index_objects() -> set[str]:
+    """The database objects migration 0003 creates for the engine in use."""
+    with connection.cursor() as cursor:
+        if connection.vendor == "sqlite":
+            cursor.execute("SELECT name FROM sqlite_master WHERE name LIKE 'sessions_app_message_fts%'")
+        else:
+            cursor.execute("SELECT indexname FROM pg_indexes WHERE indexname = 'sessions_app_message_search'")
+        return {row[0] for row in cursor.fetchall()}
