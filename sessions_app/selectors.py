@@ -9,7 +9,8 @@ from sessions_app.models import ROLE_RANK, AuditEvent, ConnectorInstance, Member
 
 
 def instances_visible_to(user: AbstractBaseUser | AnonymousUser) -> QuerySet[ConnectorInstance]:
-    queryset = ConnectorInstance.objects.all()
+    # The list never shows the session or the API hash: don't fetch (and decrypt) them.
+    queryset = ConnectorInstance.objects.defer("session_string", "api_hash")
     if not user.is_superuser:
         queryset = queryset.filter(memberships__user=user)
     return queryset.order_by("session")

@@ -3,8 +3,11 @@ from __future__ import annotations
 import time
 
 import pytest
+import pytest_asyncio
+from asgiref.sync import sync_to_async
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
+from django.db import connections
 from django.test import Client
 
 from sessions_app.models import ConnectorInstance, Membership, Role
@@ -113,3 +116,14 @@ def demo_session(phone: str = ADA, code: str = "22222") -> str:
         session=sent.session, phone=phone, code=code, phone_code_hash=sent.phone_code_hash, api=api
     )
     return signed.session
+
+
+@pytest_asyncio.fixture
+async def close_thread_connections():
+    """Async tests reach the DB from asgiref's sync thread; close its connection afterwards.
+
+    The test client keeps request connections open, and one left in that thread would stop the
+    test database from being dropped on PostgreSQL at the end of the session.
+    """
+    yield
+    await sync_to_async(connections.close_all)()

@@ -122,3 +122,13 @@ def test_posts_need_a_csrf_token(owner):
     client.force_login(owner)
     assert client.post("/instances/new/", {"session": "nocsrf", "name": "x"}).status_code == 403
     assert not ConnectorInstance.objects.exists()
+
+
+def test_the_list_is_paginated(admin_user):
+    ConnectorInstance.objects.bulk_create([ConnectorInstance(session=f"bot-{i:03d}", name=f"Bot {i}") for i in range(130)])
+    client = client_for(admin_user)
+    first = client.get("/").content.decode()
+    assert "bot-000" in first and "bot-099" in first and "bot-100" not in first and "Page 1 of 2" in first
+    second = client.get("/?page=2").content.decode()
+    assert "bot-100" in second and "bot-129" in second and "bot-000" not in second
+    assert client.get("/?page=abc").status_code == 200

@@ -10,12 +10,11 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
-from dataclasses import asdict
 from datetime import timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import transaction
+from django.db import connection, transaction
 from django.db.models import Max, Min
 from django.utils import timezone
 
@@ -24,12 +23,13 @@ from sessions_app.services.audit import audit_record
 from sessions_app.services.events import event_broadcast
 from sessions_app.services.instances import instance_credentials
 from sessions_app.services.lease import lease_renew, telegram_lease
-from sessions_app.telegram.archive import ArchiveConnection, ArchivedMessage, HistoryReader, RemoteDialog
+from sessions_app.telegram.archive import ArchiveConnection, ArchivedMessage, Chunk, HistoryReader, RemoteDialog
 from sessions_app.telegram.errors import FloodWait, TelegramError
 
 logger = logging.getLogger(__name__)
 
 CHUNK = 100
+BEAT_SECONDS = 1.0
 ProgressListener = Callable[[dict[str, object]], None]
 _MUTABLE_FIELDS = [
     "date", "edit_date", "sender_id", "sender_name", "text", "reply_to_id", "topic_id", "forward_from",
@@ -148,24 +148,49 @@ def _dialog_row(instance: ConnectorInstance, remote: RemoteDialog) -> Dialog:
     return dialog
 
 
-def _save_chunk(
-    *, run: ArchiveRun, dialog: Dialog, messages: list[ArchivedMessage], backward: bool, total: int | None
-) -> None:
-    """Upsert one chunk and move the dialog's checkpoint, atomically."""
+_COLUMNS = ["instance_id", "dialog_id", "peer_id", "message_id", *_MUTABLE_FIELDS]
+_DATETIME_FIELDS = {"date", "edit_date"}
+
+
+def _upsert_sql() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(quote(c) for c in _COLUMNS)
+    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in _MUTABLE_FIELDS)
+    placeholders = ", ".join(["%s"] * len(_COLUMNS))
+    # Only quoted identifiers from the model go into the text; every value is a parameter.
+    return (
+        f"INSERT INTO {quote(Message._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
+        f"ON CONFLICT ({quote('instance_id')}, {quote('peer_id')}, {quote('message_id')}) DO UPDATE SET {updates}"
+    )
+
+
+def _upsert_messages(dialog: Dialog, messages: list[ArchivedMessage]) -> None:
+    """INSERT … ON CONFLICT DO UPDATE, one prepared statement for the chunk.
+
+    The hot path of every run: bulk_create(update_conflicts=True) splits a chunk into several
+    statements (SQLite's parameter limit) and builds model instances first; this is ~2x faster
+    and means exactly the same on SQLite and PostgreSQL.
+    """
+    adapt = connection.ops.adapt_datetimefield_value
+    rows = []
+    for message in messages:
+        values = vars(message)
+        rows.append(
+            [dialog.instance_id, dialog.pk, dialog.peer_id, message.message_id]
+            + [adapt(values[f]) if f in _DATETIME_FIELDS else values[f] for f in _MUTABLE_FIELDS]
+        )
+    with connection.cursor() as cursor:
+        cursor.executemany(_upsert_sql(), rows)
+
+
+def _save_chunk(*, dialog: Dialog, messages: list[ArchivedMessage], backward: bool, total: int | None) -> int:
+    """Upsert one chunk and move the dialog's checkpoint, atomically; returns how many were new."""
     if not messages:
-        return
+        return 0
     ids = [m.message_id for m in messages]
     with transaction.atomic():
         existing = set(Message.objects.filter(dialog=dialog, message_id__in=ids).values_list("message_id", flat=True))
-        Message.objects.bulk_create(
-            [
-                Message(instance_id=dialog.instance_id, dialog=dialog, peer_id=dialog.peer_id, **asdict(m))
-                for m in messages
-            ],
-            update_conflicts=True,
-            unique_fields=["instance", "peer_id", "message_id"],
-            update_fields=_MUTABLE_FIELDS,
-        )
+        _upsert_messages(dialog, messages)
         added = len(set(ids) - existing)
         dialog.message_count += added
         dialog.newest_archived_id = max(dialog.newest_archived_id, max(ids))
@@ -178,9 +203,7 @@ def _save_chunk(
         dialog.save(
             update_fields=["message_count", "newest_archived_id", "oldest_archived_id", "total_on_server", "updated_at"]
         )
-        run.messages_saved += added
-        run.heartbeat_at = timezone.now()
-        ArchiveRun.objects.filter(pk=run.pk).update(messages_saved=run.messages_saved, heartbeat_at=run.heartbeat_at)
+    return added
 
 
 class _Runner:
@@ -188,6 +211,32 @@ class _Runner:
         self.run = run
         self.connection = connection
         self.progress = progress
+        self._last_beat = 0.0
+
+    def _save(
+        self, dialog: Dialog, chunk: Chunk, *, backward: bool, messages: list[ArchivedMessage] | None = None
+    ) -> None:
+        added = _save_chunk(
+            dialog=dialog,
+            messages=chunk.messages if messages is None else messages,
+            backward=backward,
+            total=chunk.total,
+        )
+        self.run.messages_saved += added
+        self._beat(dialog)
+
+    def _beat(self, dialog: Dialog | None, *, force: bool = False) -> None:
+        """Heartbeat, lease renewal and progress: at most once a second (the checkpoints are per chunk)."""
+        now = time.monotonic()
+        if not force and now - self._last_beat < BEAT_SECONDS:
+            return
+        self._last_beat = now
+        self.run.heartbeat_at = timezone.now()
+        ArchiveRun.objects.filter(pk=self.run.pk).update(
+            messages_saved=self.run.messages_saved, heartbeat_at=self.run.heartbeat_at
+        )
+        lease_renew(session=self.run.instance.session, holder=_lease_holder(self.run))
+        self.progress.publish(dialog)
 
     def _set_status(self, status: str, **fields: object) -> None:
         self.run.status = status
@@ -220,9 +269,7 @@ class _Runner:
                 reader = self.connection.history(remote, min_id=dialog.newest_archived_id, reverse=True)
             while True:
                 chunk = reader.next_chunk(CHUNK)
-                _save_chunk(run=self.run, dialog=dialog, messages=chunk.messages, backward=backward, total=chunk.total)
-                lease_renew(session=self.run.instance.session, holder=_lease_holder(self.run))
-                self.progress.publish(dialog)
+                self._save(dialog, chunk, backward=backward)
                 if chunk.error is not None:
                     if isinstance(chunk.error, FloodWait):
                         self._sleep_flood(chunk.error, dialog)
@@ -237,7 +284,7 @@ class _Runner:
         while True:
             chunk = reader.next_chunk(CHUNK)
             recent = [m for m in chunk.messages if m.date >= cutoff]
-            _save_chunk(run=self.run, dialog=dialog, messages=recent, backward=False, total=chunk.total)
+            self._save(dialog, chunk, backward=False, messages=recent)
             if chunk.error is not None:
                 if isinstance(chunk.error, FloodWait):
                     self._sleep_flood(chunk.error, dialog)
@@ -245,6 +292,7 @@ class _Runner:
                     continue
                 raise chunk.error
             if chunk.exhausted or len(recent) < len(chunk.messages):
+                reader.close()
                 return
 
     def dialog(self, remote: RemoteDialog) -> None:
@@ -271,8 +319,10 @@ class _Runner:
         for remote in remotes:
             self.dialog(remote)
             self.run.dialogs_done += 1
-            self._set_status(ArchiveStatus.RUNNING, dialogs_done=self.run.dialogs_done)
-            self.progress.publish(self.run.current_dialog)
+            self._set_status(
+                ArchiveStatus.RUNNING, dialogs_done=self.run.dialogs_done, messages_saved=self.run.messages_saved
+            )
+            self._beat(self.run.current_dialog, force=True)
 
 
 def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None) -> ArchiveRun:
@@ -292,7 +342,7 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
                 _Runner(run, connection, progress).all_dialogs()
     except TelegramError as error:
         run.status, run.error, run.finished_at = ArchiveStatus.FAILED, error.message, timezone.now()
-        run.save(update_fields=["status", "error", "finished_at"])
+        run.save(update_fields=["status", "error", "finished_at", "messages_saved"])
         audit_record(
             instance=instance,
             actor=run.started_by,
@@ -303,7 +353,7 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
         progress.publish()
         return run
     run.status, run.finished_at, run.flood_wait_until = ArchiveStatus.DONE, timezone.now(), None
-    run.save(update_fields=["status", "finished_at", "flood_wait_until"])
+    run.save(update_fields=["status", "finished_at", "flood_wait_until", "messages_saved"])
     audit_record(
         instance=instance,
         actor=run.started_by,

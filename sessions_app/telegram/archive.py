@@ -9,7 +9,9 @@ become ArchivedMessage rows here.
 from __future__ import annotations
 
 import asyncio
+import concurrent.futures
 import datetime
+import threading
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -174,12 +176,16 @@ def to_archived(message: types.Message | types.MessageService) -> ArchivedMessag
 class ArchiveConnection:
     """One connected client for a whole archive run, driven from sync code.
 
-    Telethon errors come out as sessions_app.telegram.errors exceptions (FloodWait carries the
-    seconds; the caller sleeps and resumes from its checkpoint).
+    The client lives on its own event loop in a thread of its own, so the next chunk can be read
+    from Telegram while the caller writes the previous one to the database. Telethon errors come
+    out as sessions_app.telegram.errors exceptions (FloodWait carries the seconds; the caller
+    sleeps and resumes from its checkpoint).
     """
 
     def __init__(self, *, session: str, api: telegram.ApiCredentials, use_takeout: bool = False) -> None:
         self._loop = asyncio.new_event_loop()
+        self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-archive", daemon=True)
+        self._thread.start()
         self._session = session
         self._api = api
         self._use_takeout = use_takeout
@@ -187,9 +193,12 @@ class ArchiveConnection:
         self._takeout: Any = None
         self._requester: TelegramClient | None = None
 
+    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
-            return self._loop.run_until_complete(coro)
+            return self._submit(coro).result()
         except app_errors.TelegramError:
             raise
         except Exception as exc:  # noqa: BLE001 - every Telethon/network failure is translated
@@ -221,8 +230,10 @@ class ArchiveConnection:
                 await self._client.disconnect()
 
         try:
-            self._loop.run_until_complete(disconnect())
+            self._submit(disconnect()).result()
         finally:
+            self._loop.call_soon_threadsafe(self._loop.stop)
+            self._thread.join()
             self._loop.close()
 
     def __enter__(self) -> ArchiveConnection:
@@ -266,30 +277,41 @@ class ArchiveConnection:
 
 
 class HistoryReader:
-    """Pulls chunks from one iter_messages() call; a flood wait ends the chunk early with the error set."""
+    """Pulls chunks from one iter_messages() call, reading one chunk ahead.
+
+    A flood wait (or any error) ends a chunk early with `error` set and stops the read-ahead; the
+    messages read before it are kept in the chunk.
+    """
 
     def __init__(self, connection: ArchiveConnection, iterator: AsyncIterator[Any]) -> None:
         self._connection = connection
         self._iterator = iterator
+        self._ahead: concurrent.futures.Future[Chunk] | None = None
+
+    async def _take(self, size: int) -> Chunk:
+        messages: list[ArchivedMessage] = []
+        try:
+            while len(messages) < size:
+                try:
+                    message = await self._iterator.__anext__()
+                except StopAsyncIteration:
+                    return Chunk(messages, exhausted=True, total=getattr(self._iterator, "total", None))
+                if isinstance(message, (types.Message, types.MessageService)):
+                    messages.append(to_archived(message))
+        except Exception as exc:  # noqa: BLE001 - translated; the caller keeps what was read
+            return Chunk(messages, exhausted=False, error=telegram.translate(exc), total=getattr(self._iterator, "total", None))
+        return Chunk(messages, exhausted=False, total=getattr(self._iterator, "total", None))
 
     def next_chunk(self, size: int = 100) -> Chunk:
-        async def take() -> Chunk:
-            messages: list[ArchivedMessage] = []
-            try:
-                while len(messages) < size:
-                    try:
-                        message = await self._iterator.__anext__()
-                    except StopAsyncIteration:
-                        return Chunk(messages, exhausted=True, total=getattr(self._iterator, "total", None))
-                    if isinstance(message, (types.Message, types.MessageService)):
-                        messages.append(to_archived(message))
-            except Exception as exc:  # noqa: BLE001 - translated; the caller keeps what was read
-                return Chunk(
-                    messages,
-                    exhausted=False,
-                    error=telegram.translate(exc),
-                    total=getattr(self._iterator, "total", None),
-                )
-            return Chunk(messages, exhausted=False, total=getattr(self._iterator, "total", None))
+        ahead = self._ahead or self._connection._submit(self._take(size))
+        chunk = ahead.result()
+        self._ahead = None
+        if not chunk.exhausted and chunk.error is None:
+            self._ahead = self._connection._submit(self._take(size))
+        return chunk
 
-        return self._connection._run(take())
+    def close(self) -> None:
+        """Stop reading ahead (waits for a request already on its way)."""
+        if self._ahead is not None:
+            self._ahead.result()
+            self._ahead = None

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
@@ -12,13 +13,15 @@ from sessions_app.models import Role
 from sessions_app.services.instances import instance_create
 from sessions_app.views.access import instance_for
 
+INSTANCES_PER_PAGE = 100
+
 
 def instance_list(request: HttpRequest) -> HttpResponse:
-    instances = selectors.instances_visible_to(request.user)
+    page = Paginator(selectors.instances_visible_to(request.user), INSTANCES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "sessions_app/instance_list.html",
-        {"instances": instances, "can_create": selectors.can_create_instances(request.user)},
+        {"instances": page.object_list, "page": page, "can_create": selectors.can_create_instances(request.user)},
     )
 
 

@@ -5,9 +5,6 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 
 import pytest
-import pytest_asyncio
-from asgiref.sync import sync_to_async
-from django.db import connections
 from django.test import Client
 
 from sessions_app.models import ConnectorInstance, Dialog, Message
@@ -65,12 +62,3 @@ def other_instance(db, outsider) -> ConnectorInstance:
     return other
 
 
-@pytest_asyncio.fixture
-async def close_thread_connections():
-    """Async tests reach the DB from asgiref's sync thread; close its connection afterwards.
-
-    The test client keeps request connections open, and one left in that thread would stop the
-    test database from being dropped on PostgreSQL at the end of the session.
-    """
-    yield
-    await sync_to_async(connections.close_all)()
