@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 MAX_QUERY_LENGTH = 200
 MAX_WORDS = 32
@@ -34,6 +34,9 @@ class SearchTerms:
 
     words: tuple[str, ...]
     prefix: bool
+
+    def whole_words(self) -> SearchTerms:
+        return replace(self, prefix=False)
 
 
 def parse_query(query: str) -> SearchTerms:

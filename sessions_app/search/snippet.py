@@ -1,9 +1,10 @@
 """Snippets: about 30 words of a message around its best match, as safe HTML with <mark> tags.
 
-The engines only mark the matched words in the whole text (FTS5 highlight(), ts_headline with
-HighlightAll), using two Unicode noncharacters instead of HTML. Choosing the window, escaping and
-turning the markers into <mark> tags happen here, once for both engines, so both give the same
-snippet and the HTML is never the database's output as is.
+The engines only mark the matched words in the whole text (sqlite.mark_matches() with FTS5's
+tokenizer rules, ts_headline with HighlightAll on PostgreSQL), using two Unicode noncharacters
+instead of HTML. Choosing the window, escaping and turning the markers into <mark> tags happen
+here, once for both engines, so both give the same snippet and the HTML is never the database's
+output as is.
 """
 
 from __future__ import annotations
@@ -26,14 +27,13 @@ _MARKERS = re.compile(f"([{MARK_START}{MARK_END}])")
 _WORD = re.compile(r"\S+")
 
 
-def make_snippet(marked: str | None) -> SafeString:
+def make_snippet(marked: str) -> SafeString:
     """The window of SNIPPET_WORDS words holding the most marked words, escaped, marks as <mark>."""
-    spans = [match.span() for match in _WORD.finditer(marked or "")]
+    spans = [match.span() for match in _WORD.finditer(marked)]
     if not spans:
         return mark_safe("")
-    first, last = _window([MARK_START in (marked or "")[a:b] for a, b in spans])
-    text = (marked or "")[spans[first][0] : spans[last - 1][1]]
-    # A marker pair never holds whitespace, but a cut must not leave a mark open across the edge.
+    first, last = _window([MARK_START in marked[a:b] for a, b in spans])
+    text = marked[spans[first][0] : spans[last - 1][1]]
     before = ELLIPSIS if first > 0 else ""
     after = ELLIPSIS if last < len(spans) else ""
     return mark_safe(before + _escape_marked(text) + after)  # noqa: S308 - _escape_marked escapes every character
@@ -56,6 +56,7 @@ def _window(is_marked: list[bool]) -> tuple[int, int]:
 
 
 def _escape_marked(marked: str) -> str:
+    """Every character escaped; markers become <mark> tags, always balanced, never nested."""
     parts: list[str] = []
     open_mark = False
     for piece in _MARKERS.split(marked):

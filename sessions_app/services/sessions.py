@@ -18,7 +18,7 @@ from sessions_app.models import ConnectorInstance, InstanceStatus
 from sessions_app.services.audit import audit_record
 from sessions_app.services.instances import instance_credentials, instance_set_status
 from sessions_app.services.lease import telegram_lease
-from sessions_app.storage import ObjectInfo, StoreConflict, StoreError, get_session_storage
+from sessions_app.storage import LoadedSession, ObjectInfo, StoreConflict, StoreError, get_session_storage
 from sessions_app.telegram import client as telegram
 from sessions_app.telegram.errors import NotAuthorized, SessionRevoked, TelegramError
 
@@ -52,6 +52,48 @@ def _remember_object(instance: ConnectorInstance, info: ObjectInfo | None) -> tu
     instance.object_version_id = info.version_id if info else ""
     instance.object_encryption = info.encryption if info else ""
     return ("session_object", *_OBJECT_FIELDS)
+
+
+@transaction.atomic
+def _adopt_stored(
+    *,
+    instance: ConnectorInstance,
+    actor: AbstractBaseUser | None,
+    loaded: LoadedSession,
+    account: telegram.Account,
+    action: str,
+) -> None:
+    """The stored object's session works (get_me succeeded): it becomes the instance's session."""
+    instance.session_string = loaded.content
+    instance.telegram_user_id = account.user_id
+    instance.telegram_name = account.name[:300]
+    instance.telegram_username = account.username[:64]
+    fields = _remember_object(instance, loaded.info)
+    instance.verified_at, instance.verify_result = timezone.now(), "alive"
+    instance_set_status(
+        instance=instance,
+        status=InstanceStatus.ACTIVE,
+        actor=actor,
+        fields=(
+            *fields,
+            "session_string",
+            "telegram_user_id",
+            "telegram_name",
+            "telegram_username",
+            "verified_at",
+            "verify_result",
+        ),
+    )
+    audit_record(
+        instance=instance,
+        actor=actor,
+        action=action,
+        detail={
+            "result": "alive",
+            "etag": loaded.info.etag if loaded.info else "",
+            "telegram_user_id": account.user_id,
+        },
+    )
 
 
 def session_save(
@@ -125,36 +167,7 @@ def session_use_stored(*, instance: ConnectorInstance, actor: AbstractBaseUser |
         return instance
     with telegram_lease(session=instance.session, purpose="use_stored"):
         account = telegram.get_me(session=loaded.content, api=instance_credentials(instance))
-    with transaction.atomic():
-        instance.session_string = loaded.content
-        instance.telegram_user_id, instance.telegram_name, instance.telegram_username = (
-            account.user_id,
-            account.name[:300],
-            account.username[:64],
-        )
-        fields = _remember_object(instance, loaded.info)
-        instance.verified_at = timezone.now()
-        instance.verify_result = "alive"
-        instance_set_status(
-            instance=instance,
-            status=InstanceStatus.ACTIVE,
-            actor=actor,
-            fields=(
-                *fields,
-                "session_string",
-                "telegram_user_id",
-                "telegram_name",
-                "telegram_username",
-                "verified_at",
-                "verify_result",
-            ),
-        )
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="session.use_stored",
-            detail={"etag": loaded.info.etag if loaded.info else ""},
-        )
+    _adopt_stored(instance=instance, actor=actor, loaded=loaded, account=account, action="session.use_stored")
     return instance
 
 
@@ -210,35 +223,7 @@ def session_verify(*, instance: ConnectorInstance, actor: AbstractBaseUser | Non
             detail={"error": type(error).__name__},
         )
         raise
-    with transaction.atomic():
-        instance.session_string = loaded.content
-        instance.telegram_user_id, instance.telegram_name, instance.telegram_username = (
-            account.user_id,
-            account.name[:300],
-            account.username[:64],
-        )
-        fields = _remember_object(instance, loaded.info)
-        instance.verified_at, instance.verify_result = now, "alive"
-        instance_set_status(
-            instance=instance,
-            status=InstanceStatus.ACTIVE,
-            actor=actor,
-            fields=(
-                *fields,
-                "session_string",
-                "telegram_user_id",
-                "telegram_name",
-                "telegram_username",
-                "verified_at",
-                "verify_result",
-            ),
-        )
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="session.verify",
-            detail={"result": "alive", "telegram_user_id": account.user_id},
-        )
+    _adopt_stored(instance=instance, actor=actor, loaded=loaded, account=account, action="session.verify")
     return "alive"
 
 

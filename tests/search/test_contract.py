@@ -9,6 +9,7 @@ import pytest
 from django.template import Context, Template
 from django.utils.safestring import SafeString
 
+from sessions_app import search
 from sessions_app.models import Message
 from sessions_app.search import MAX_QUERY_LENGTH, SearchQueryInvalid, search_messages
 from tests.search.support import index_matches, texts, upsert
@@ -55,6 +56,16 @@ class TestSearchContract:
         assert texts(search_messages(instance=account, query="meet")) == ["meeting moved to friday"]
         assert texts(search_messages(instance=account, query="moved fri")) == ["meeting moved to friday"]
 
+    def test_it_matches_a_prefix_only_when_whole_words_find_fewer_than_the_limit(self, archive, account):
+        archive.message(account, "meeting moved to friday")
+        archive.message(account, "meet me there")
+
+        assert texts(search_messages(instance=account, query="meet", limit=1)) == ["meet me there"]
+        assert sorted(texts(search_messages(instance=account, query="meet", limit=2))) == [
+            "meet me there",
+            "meeting moved to friday",
+        ]
+
     def test_it_matches_only_the_last_word_as_a_prefix_and_only_from_three_characters(self, archive, account):
         archive.message(account, "meeting moved to friday")
 
@@ -93,6 +104,18 @@ class TestSearchContract:
 
         assert [hit.message.text.count("budget") for hit in hits] == [4, 3]
         assert all(isinstance(hit.rank, float) for hit in hits)
+
+    def test_it_ranks_within_the_most_recently_archived_matches_when_there_are_more(
+        self, archive, account, monkeypatch
+    ):
+        best = archive.message(account, "budget budget budget")
+        for _ in range(3):
+            archive.message(account, f"budget {FILLER}")
+
+        assert texts(search_messages(instance=account, query="budget", limit=1)) == [best.text]
+        monkeypatch.setattr(search, "RANK_WINDOW", 3)
+        hits = search_messages(instance=account, query="budget", limit=10)
+        assert best.text not in texts(hits) and len(hits) == 3
 
     def test_it_refuses_a_limit_below_one(self, archive, account):
         with pytest.raises(ValueError, match="limit"):
@@ -166,6 +189,13 @@ class TestSearchContract:
 
         assert hit.snippet.count("<mark>") == 1
         assert "&lt;mark&gt;fake&lt;/mark&gt;" in hit.snippet
+
+    def test_the_marker_characters_in_a_message_mark_nothing(self, archive, account):
+        archive.message(account, "\ufdd1\ufdd0 budget <b>bold\ufdd0 \ufdd1\ufdd1 end")
+
+        [hit] = search_messages(instance=account, query="budget")
+
+        assert hit.snippet == "<mark>budget</mark> &lt;b&gt;bold  end"
 
     def test_the_snippet_renders_in_a_template_as_is(self, archive, account):
         archive.message(account, "1 < 2 budget")

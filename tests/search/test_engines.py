@@ -9,8 +9,9 @@ import pytest
 from django.db import connection
 
 from sessions_app.models import Message
-from sessions_app.search import postgresql, search_messages, sqlite
-from sessions_app.search.query import parse_query
+from sessions_app.search import RANK_WINDOW, postgresql, search_messages, sqlite
+from sessions_app.search.query import fts5_match, parse_query
+from sessions_app.search.snippet import MARK_END, MARK_START
 from tests.search.support import texts, upsert
 
 # With rank 1, FTS5 checks its index against the content table, row by row.
@@ -49,6 +50,38 @@ class TestSQLite:
 
         assert hit.snippet == "au <mark>café</mark>"
 
+    @pytest.mark.parametrize(
+        ("text", "query"),
+        [
+            ("Rendez-vous au café, Zoë et ZOE", "cafe zoë"),
+            ("ÅNGSTRÖM and angstrom", "angström"),
+            ("meet meeting MEETS unmet", "meet"),
+            ("an x-ray, don't foo_bar", "ray don bar"),
+            ("Встреча в кафе, йогурт и иогурт", "кафе йогурт"),
+            ("नमस्ते दुनिया", "नमस"),
+            ("日本語テキスト 日本語", "日本語"),
+            ("Straße STRASSE strasse", "straße"),
+            ("İstanbul istanbul", "istanbul"),
+            ("cafe\u0301 and café", "café"),
+            ("ĳssel ijssel", "ijssel"),
+            ("œuvre oeuvre", "œuvre"),
+            ("<b>tag</b>&amp;tag", "tag amp"),
+        ],
+    )
+    def test_on_sqlite_snippets_mark_exactly_the_words_fts5_itself_marks(self, archive, account, text, query):
+        archive.message(account, text)
+        terms = parse_query(query)
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT highlight(sessions_app_message_fts, 0, %s, %s) FROM sessions_app_message_fts "
+                "WHERE sessions_app_message_fts MATCH %s",
+                [MARK_START, MARK_END, fts5_match(terms)],
+            )
+            [(by_fts5,)] = cursor.fetchall()
+
+        assert sqlite.mark_matches(text, terms) == by_fts5
+        assert MARK_START in by_fts5
+
     @pytest.mark.parametrize("peer_id", [None, 5])
     def test_on_sqlite_the_match_drives_the_query_and_messages_are_read_by_primary_key(self, archive, account, peer_id):
         # Statistics saying the instance holds one message in 500: the plan must still start from
@@ -58,7 +91,7 @@ class TestSQLite:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         sql, params = sqlite.search_sql(
-            terms=parse_query("budget review"), instance_id=account.pk, limit=50, peer_id=peer_id
+            terms=parse_query("budget review"), instance_id=account.pk, limit=50, window=RANK_WINDOW, peer_id=peer_id
         )
 
         steps = plan(sql, params, explain="EXPLAIN QUERY PLAN")
@@ -66,8 +99,11 @@ class TestSQLite:
         reads = [step for step in steps if "sessions_app_message" in step or " m " in f" {step} "]
         assert reads[0].startswith(f"SCAN {sqlite.FTS_TABLE} VIRTUAL TABLE"), steps
         assert "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)" in reads[1], steps
-        assert reads[2].startswith(f"SCAN {sqlite.FTS_TABLE} VIRTUAL TABLE"), steps  # highlight() per winner
         assert not [step for step in steps if step.startswith("SCAN m") or "instance_id" in step], steps
+        # The index serves the rowid order, so reading the rank window stops early: the only
+        # sort is by bm25, of the window, after the candidates are read.
+        assert [step for step in steps if "TEMP B-TREE" in step] == ["USE TEMP B-TREE FOR ORDER BY"], steps
+        assert steps.index("SCAN candidates") < steps.index("USE TEMP B-TREE FOR ORDER BY"), steps
 
     def test_on_sqlite_the_fts_index_matches_the_message_table_after_inserts_upserts_and_deletes(
         self, archive, account
@@ -120,7 +156,7 @@ class TestPostgreSQL:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE sessions_app_message")
         sql, params = postgresql.search_sql(
-            terms=parse_query("budget review"), instance_id=account.pk, limit=50, peer_id=peer_id
+            terms=parse_query("budget review"), instance_id=account.pk, limit=50, window=RANK_WINDOW, peer_id=peer_id
         )
         with connection.cursor() as cursor:
             # On a table this small a sequential scan is still cheapest; the point is that the index serves.
