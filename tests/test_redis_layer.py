@@ -63,12 +63,16 @@ def redis_url(tmp_path_factory):
 async def test_a_broadcast_from_another_process_reaches_the_socket(redis_url, settings, instance, viewer):
     from teleconnect.asgi import application
 
-    settings.CHANNEL_LAYERS = {"default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}}
+    settings.CHANNEL_LAYERS = {
+        "default": {"BACKEND": "channels_redis.core.RedisChannelLayer", "CONFIG": {"hosts": [redis_url]}}
+    }
     channel_layers.backends.clear()
     from asgiref.sync import sync_to_async
 
     cookie = await sync_to_async(_session_cookie)(viewer)
-    communicator = WebsocketCommunicator(application, "/ws/instances/prod-bot/", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)])
+    communicator = WebsocketCommunicator(
+        application, "/ws/instances/prod-bot/", headers=[(b"origin", b"http://127.0.0.1"), (b"cookie", cookie)]
+    )
     connected, _ = await communicator.connect()
     assert connected
     assert (await communicator.receive_json_from())["kind"] == "snapshot"
@@ -76,7 +80,14 @@ async def test_a_broadcast_from_another_process_reaches_the_socket(redis_url, se
     env = {k: v for k, v in os.environ.items() if not k.startswith(("DATABASE_", "REDIS_"))}
     env["REDIS_URL"] = redis_url
     script = "from sessions_app.services.events import event_broadcast; event_broadcast(session='prod-bot', kind='archive', data={'messages_saved': 4242})"
-    done = subprocess.run([sys.executable, "manage.py", "shell", "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "manage.py", "shell", "-c", script],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     event = await communicator.receive_json_from(timeout=10)
     assert event == {"kind": "archive", "data": {"messages_saved": 4242}}

@@ -60,7 +60,9 @@ def _wait_http(url: str, timeout: float) -> None:
 @pytest.fixture(scope="module")
 def dashboard(tmp_path_factory) -> Iterator[Dashboard]:
     tmp = tmp_path_factory.mktemp("e2e")
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "AWS_", "DATABASE_", "DJANGO_", "REDIS_"))}
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("TELEGRAM_", "AWS_", "DATABASE_", "DJANGO_", "REDIS_"))
+    }
     env.update(
         DATABASE_URL=f"sqlite:///{tmp / 'db.sqlite3'}",
         TELECONNECT_VAR_DIR=str(tmp / "var"),
@@ -69,7 +71,9 @@ def dashboard(tmp_path_factory) -> Iterator[Dashboard]:
         PYTHONUNBUFFERED="1",
     )
     for args in (["migrate", "--noinput"], ["shell", "-c", SETUP]):
-        done = subprocess.run([sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300)
+        done = subprocess.run(
+            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
+        )
         assert done.returncode == 0, done.stderr
     port = _free_port()
     logs = (tmp / "daphne.log").open("w"), (tmp / "worker.log").open("w")
@@ -103,7 +107,14 @@ def browser():
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(
             executable_path=CHROMIUM,
-            args=["--no-sandbox", "--disable-gpu", "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run"],
+            args=[
+                "--no-sandbox",
+                "--disable-gpu",
+                "--disable-background-networking",
+                "--disable-component-update",
+                "--disable-sync",
+                "--no-first-run",
+            ],
         )
         yield browser
         browser.close()
