@@ -88,8 +88,8 @@ class TestSearchContract:
     # --- ranking and limit ----------------------------------------------------------------------
 
     def test_it_ranks_a_short_message_with_the_word_twice_above_a_long_one_with_it_once(self, archive, account):
+        archive.message(account, "budget, budget")  # the older: ties go to the newer message
         archive.message(account, f"{FILLER} budget {FILLER}")
-        archive.message(account, "budget, budget")
 
         hits = search_messages(instance=account, query="budget")
 

@@ -6,7 +6,7 @@ Each test is marked only_on(vendor) and is deselected (not skipped) on the other
 from __future__ import annotations
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection
 
 from sessions_app.models import Message
 from sessions_app.search import RANK_WINDOW, postgresql, search_messages, sqlite
@@ -128,7 +128,7 @@ class TestSQLite:
             cursor.execute("DROP TRIGGER sessions_app_message_fts_update")
             Message.objects.filter(pk=message.pk).update(text="other words")
 
-            with pytest.raises(Exception, match="malformed"):
+            with pytest.raises(DatabaseError, match="malformed"):
                 cursor.execute(INTEGRITY_CHECK)
 
 
