@@ -46,19 +46,8 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     ]
-    readonly_fields = [
-        "status",
-        "telegram_user_id",
-        "telegram_name",
-        "telegram_username",
-        "phone_masked",
-        *_object_fields,
-        "verified_at",
-        "verify_result",
-        "last_error",
-        "created_at",
-        "updated_at",
-    ]
+    # Only the name and the API id override are edited here; everything else is state.
+    readonly_fields = [f for f in fields if f not in ("session", "name", "api_id")]
     inlines = [MembershipInline]
     actions = ["save_sessions", "verify_sessions", "revoke_sessions"]
 

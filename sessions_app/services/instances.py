@@ -6,7 +6,7 @@ from django.db import transaction
 from sessions_app.models import ConnectorInstance, InstanceStatus, Membership, Role
 from sessions_app.services.audit import audit_record
 from sessions_app.services.events import event_broadcast
-from sessions_app.telegram.client import ApiCredentials, default_credentials
+from sessions_app.telegram.client import Account, ApiCredentials, default_credentials
 
 
 @transaction.atomic
@@ -31,6 +31,14 @@ def instance_credentials(instance: ConnectorInstance) -> ApiCredentials:
     if instance.api_id:
         return ApiCredentials(api_id=instance.api_id, api_hash=instance.api_hash)
     return default_credentials()
+
+
+def instance_remember_account(instance: ConnectorInstance, account: Account) -> tuple[str, ...]:
+    """Who the instance's session is logged in as; returns the fields to save."""
+    instance.telegram_user_id = account.user_id
+    instance.telegram_name = account.name[:300]
+    instance.telegram_username = account.username[:64]
+    return ("telegram_user_id", "telegram_name", "telegram_username")
 
 
 def instance_set_status(

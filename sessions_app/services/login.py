@@ -16,7 +16,7 @@ from django.utils import timezone
 from sessions_app.crypto import fingerprint
 from sessions_app.models import ConnectorInstance, InstanceStatus, LoginStep, PendingLogin, SendCodeAttempt
 from sessions_app.services.audit import audit_record
-from sessions_app.services.instances import instance_credentials, instance_set_status
+from sessions_app.services.instances import instance_credentials, instance_remember_account, instance_set_status
 from sessions_app.services.lease import telegram_lease
 from sessions_app.services.sessions import session_save_after_login
 from sessions_app.telegram import client as telegram
@@ -251,9 +251,7 @@ def instance_adopt_session(
 ) -> ConnectorInstance:
     """Keep a working session (encrypted) and who it belongs to; the instance becomes active."""
     instance.session_string = session_string
-    instance.telegram_user_id = account.user_id
-    instance.telegram_name = account.name[:300]
-    instance.telegram_username = account.username[:64]
+    account_fields = instance_remember_account(instance, account)
     if account.phone:
         instance.phone = "+" + account.phone.lstrip("+")
     instance.flood_wait_until = None
@@ -261,14 +259,7 @@ def instance_adopt_session(
         instance=instance,
         status=InstanceStatus.ACTIVE,
         actor=actor,
-        fields=(
-            "session_string",
-            "telegram_user_id",
-            "telegram_name",
-            "telegram_username",
-            "phone",
-            "flood_wait_until",
-        ),
+        fields=("session_string", *account_fields, "phone", "flood_wait_until"),
     )
     audit_record(instance=instance, actor=actor, action=f"login.{method}", detail={"telegram_user_id": account.user_id})
     return instance
@@ -307,17 +298,25 @@ def login_qr_poll(*, instance: ConnectorInstance, actor: AbstractBaseUser) -> Pe
         raise LoginRefused("A login with the phone number is in progress for this instance. Finish or cancel it first.")
     try:
         with telegram_lease(session=instance.session, purpose="login"):
-            result = telegram.qr_poll(session=pending.session_string if pending else "", api=instance_credentials(instance))
+            result = telegram.qr_poll(
+                session=pending.session_string if pending else "", api=instance_credentials(instance)
+            )
     except PasswordNeeded as needed:
         with transaction.atomic():
-            pending.step, pending.session_string, pending.password_hint = LoginStep.PASSWORD, needed.session, needed.hint[:200]
+            pending.step, pending.session_string, pending.password_hint = (
+                LoginStep.PASSWORD,
+                needed.session,
+                needed.hint[:200],
+            )
             pending.qr_url = ""
             pending.save()
             instance_set_status(instance=instance, status=InstanceStatus.PASSWORD_NEEDED, actor=actor)
             audit_record(instance=instance, actor=actor, action="login.qr", outcome="password_needed")
         return pending
     except TelegramError as exc:
-        audit_record(instance=instance, actor=actor, action="login.qr", outcome="refused", detail={"error": type(exc).__name__})
+        audit_record(
+            instance=instance, actor=actor, action="login.qr", outcome="refused", detail={"error": type(exc).__name__}
+        )
         raise
     if isinstance(result, telegram.SignedIn):
         _login_complete(instance=instance, actor=actor, signed_in=result, method="qr")

@@ -16,7 +16,7 @@ from django.utils import timezone
 
 from sessions_app.models import ConnectorInstance, InstanceStatus
 from sessions_app.services.audit import audit_record
-from sessions_app.services.instances import instance_credentials, instance_set_status
+from sessions_app.services.instances import instance_credentials, instance_remember_account, instance_set_status
 from sessions_app.services.lease import telegram_lease
 from sessions_app.storage import LoadedSession, ObjectInfo, StoreConflict, StoreError, get_session_storage
 from sessions_app.telegram import client as telegram
@@ -65,24 +65,13 @@ def _adopt_stored(
 ) -> None:
     """The stored object's session works (get_me succeeded): it becomes the instance's session."""
     instance.session_string = loaded.content
-    instance.telegram_user_id = account.user_id
-    instance.telegram_name = account.name[:300]
-    instance.telegram_username = account.username[:64]
-    fields = _remember_object(instance, loaded.info)
+    fields = (*instance_remember_account(instance, account), *_remember_object(instance, loaded.info))
     instance.verified_at, instance.verify_result = timezone.now(), "alive"
     instance_set_status(
         instance=instance,
         status=InstanceStatus.ACTIVE,
         actor=actor,
-        fields=(
-            *fields,
-            "session_string",
-            "telegram_user_id",
-            "telegram_name",
-            "telegram_username",
-            "verified_at",
-            "verify_result",
-        ),
+        fields=(*fields, "session_string", "verified_at", "verify_result"),
     )
     audit_record(
         instance=instance,

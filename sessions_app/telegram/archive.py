@@ -299,7 +299,9 @@ class HistoryReader:
                 if isinstance(message, (types.Message, types.MessageService)):
                     messages.append(to_archived(message))
         except Exception as exc:  # noqa: BLE001 - translated; the caller keeps what was read
-            return Chunk(messages, exhausted=False, error=telegram.translate(exc), total=getattr(self._iterator, "total", None))
+            return Chunk(
+                messages, exhausted=False, error=telegram.translate(exc), total=getattr(self._iterator, "total", None)
+            )
         return Chunk(messages, exhausted=False, total=getattr(self._iterator, "total", None))
 
     def next_chunk(self, size: int = 100) -> Chunk:

@@ -10,7 +10,9 @@ from sessions_app.telegram.errors import TelegramError
 
 
 def demo_available() -> bool:
-    return settings.TELEGRAM_DEMO and settings.TELEGRAM_CLIENT_FACTORY == "sessions_app.telegram.fake.demo_client_factory"
+    return (
+        settings.TELEGRAM_DEMO and settings.TELEGRAM_CLIENT_FACTORY == "sessions_app.telegram.fake.demo_client_factory"
+    )
 
 
 def demo_approve_qr(*, qr_url: str, phone: str) -> None:
@@ -21,6 +23,8 @@ def demo_approve_qr(*, qr_url: str, phone: str) -> None:
         raise TelegramError("Simulated scanning only exists in demo mode.")
     token = qr_url.split("token=", 1)[-1]
     try:
-        DemoTelegram.from_settings().approve_qr(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), phone.lstrip("+"))
+        DemoTelegram.from_settings().approve_qr(
+            base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)), phone.lstrip("+")
+        )
     except (ValueError, LookupError) as exc:
         raise TelegramError(f"The demo Telegram refused the scan: {exc}") from None

@@ -289,7 +289,9 @@ class DemoTelegram:
             raise ValueError(f"{phone} is not a demo account")
         found: dict[int, list[tuple[int, str]]] = {}
         with self.store.tx() as db:
-            for row in db.execute("SELECT peer, id, text FROM messages WHERE owner = ? ORDER BY peer, id", (account.user_id,)):
+            for row in db.execute(
+                "SELECT peer, id, text FROM messages WHERE owner = ? ORDER BY peer, id", (account.user_id,)
+            ):
                 found.setdefault(int(row["peer"]), []).append((int(row["id"]), row["text"]))
         return found
 
