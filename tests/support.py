@@ -38,3 +38,10 @@ def unreachable_factory(session: str, *, api_id: int, api_hash: str):
     string = StringSession(session)
     string.set_dc(2, "127.0.0.1", 9)
     return TelegramClient(string, api_id or 1, api_hash or "0" * 32, connection_retries=0, retry_delay=0, timeout=2)
+
+
+def strict_factory(session: str, *, api_id: int, api_hash: str):
+    """Like many factories would: hands the credentials straight to TelegramClient (which refuses an empty pair)."""
+    if not api_id or not api_hash:
+        raise ValueError("Your API ID or Hash cannot be empty or None.")
+    return telegram_factory(session, api_id=api_id, api_hash=api_hash)

@@ -266,3 +266,11 @@ def test_no_input_gives_a_500(telegram, operator_client, instance, field):
     for value in ["", " ", "\x00", "𝟘" * 10, "9" * 5000, "' OR 1=1 --", "%s%s%n"]:
         response = _post(operator_client, {field: value})
         assert response.status_code in (200, 302, 400)
+
+
+def test_demo_mode_hands_any_factory_a_usable_credential_pair(telegram, operator_client, instance, settings):
+    settings.TELEGRAM_CLIENT_FACTORY = "tests.support.strict_factory"
+    assert _post(operator_client, {"phone": ADA}).status_code == 302
+    assert _post(operator_client, {"code": "22222"}).status_code == 302
+    instance.refresh_from_db()
+    assert instance.status == "active"

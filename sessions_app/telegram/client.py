@@ -94,19 +94,22 @@ def client_factory() -> ClientFactory:
     return _load_factory(settings.TELEGRAM_CLIENT_FACTORY)
 
 
+# Demo mode has no real credentials, but TelegramClient refuses an empty pair: any factory (ours
+# or another fake) gets this placeholder, which no real Telegram server accepts.
+DEMO_CREDENTIALS = ApiCredentials(api_id=1, api_hash="0" * 32)
+
+
 def default_credentials() -> ApiCredentials:
     if settings.TELEGRAM_DEMO:
-        # Demo mode has no real credentials; Telethon still wants a pair to put in its requests.
-        return ApiCredentials(api_id=0, api_hash="")
+        return DEMO_CREDENTIALS
     return ApiCredentials(api_id=settings.TELEGRAM_API_ID, api_hash=settings.TELEGRAM_API_HASH)
 
 
 def build_client(session: str, api: ApiCredentials) -> TelegramClient:
     """A new, unconnected client from the configured factory; a malformed string is the user's error."""
-    try:
-        client = client_factory()(session, api_id=api.api_id, api_hash=api.api_hash)
-    except (ValueError, struct.error, binascii.Error, UnicodeError):
-        raise app_errors.SessionMalformed() from None
+    if session:
+        check_session_string(session)
+    client = client_factory()(session, api_id=api.api_id, api_hash=api.api_hash)
     # Flood waits come back to us: the page shows the seconds left instead of a request that hangs.
     client.flood_sleep_threshold = 0
     return client
@@ -220,8 +223,6 @@ def translate(exc: BaseException) -> app_errors.TelegramError:
         return app_errors.TelegramUnreachable()
     if isinstance(exc, errors.RPCError):
         return app_errors.TelegramError(f"Telegram refused the request ({exc.message}). Nothing was changed.")
-    if isinstance(exc, (ValueError, struct.error, binascii.Error)):
-        return app_errors.SessionMalformed()
     return app_errors.TelegramError(
         f"Unexpected failure talking to Telegram ({type(exc).__name__}). Nothing was changed."
     )
@@ -303,8 +304,9 @@ def sign_in_password(*, session: str, password: str, api: ApiCredentials) -> Sig
 
 
 def get_me(*, session: str, api: ApiCredentials) -> Account:
-    """Who the session is logged in as; SessionRevoked/NotAuthorized when it is not usable."""
-    check_session_string(session)
+    """Who the session is logged in as; SessionRevoked/NotAuthorized/SessionMalformed when it is not usable."""
+    if not session:
+        raise app_errors.SessionMalformed()
 
     async def op(client: TelegramClient) -> Account:
         me = await client.get_me()
