@@ -192,8 +192,8 @@ AWS_ACCESS_KEY = env_secret("AWS_ACCESS_KEY")
 AWS_SECRET_KEY = env_secret("AWS_SECRET_KEY")
 AWS_REGION = env_str("AWS_REGION", "us-east-1")
 AWS_S3_SSE = env_str("AWS_S3_SSE", "AES256")
-if AWS_S3_SSE not in {"AES256", "aws:kms"}:
-    raise ImproperlyConfigured(f"AWS_S3_SSE must be AES256 or aws:kms, got {AWS_S3_SSE!r}")
+if AWS_S3_SSE not in {"AES256", "aws:kms", "none"}:
+    raise ImproperlyConfigured(f"AWS_S3_SSE must be AES256, aws:kms or none, got {AWS_S3_SSE!r}")
 AWS_S3_KMS_KEY_ID = env_str("AWS_S3_KMS_KEY_ID")
 SESSION_STORE_DIR = env_str("SESSION_STORE_DIR", str(VAR_DIR / "session-store"))
 

@@ -84,7 +84,9 @@ class S3SessionStore(SessionStore, S3Storage):
         self.sse = sse
         self.connect_timeout = connect_timeout
         self.read_timeout = read_timeout
-        object_parameters = {"CacheControl": CACHE_CONTROL, "ServerSideEncryption": sse}
+        object_parameters = {"CacheControl": CACHE_CONTROL}
+        if sse != "none":  # "none": S3-compatible stores without server-side encryption (plain MinIO)
+            object_parameters["ServerSideEncryption"] = sse
         if sse == "aws:kms" and kms_key_id:
             object_parameters["SSEKMSKeyId"] = kms_key_id
         config = Config(

@@ -73,6 +73,22 @@ def test_it_encrypts_with_the_configured_kms_key(s3: Backend, settings: Any) -> 
     assert saved.encryption == "aws:kms"
 
 
+def test_sse_none_sends_no_encryption_header_for_stores_that_refuse_it(s3: Backend, settings: Any) -> None:
+    sent: list[dict[str, str]] = []
+    for sse in ("AES256", "none"):
+        configure_s3(settings, bucket=s3.bucket, endpoint=s3.endpoint, sse=sse)
+        store = get_session_storage()
+        store._client.meta.events.register(
+            "before-send.s3.PutObject", lambda request, **_: sent.append(dict(request.headers))
+        )
+        store.save(f"{SESSION}-{sse.lower()}", CONTENT, expected_etag=None)
+        assert store.load(f"{SESSION}-{sse.lower()}").content == CONTENT
+
+    assert sent[0].get("x-amz-server-side-encryption") == b"AES256"
+    assert "x-amz-server-side-encryption" not in sent[1]
+    assert sent[1]["Cache-Control"] == b"no-store"
+
+
 def test_it_reports_version_ids_when_the_bucket_versions(s3: Backend) -> None:
     s3.client.put_bucket_versioning(Bucket=s3.bucket, VersioningConfiguration={"Status": "Enabled"})
 
