@@ -63,7 +63,12 @@ def archive_run_progress(run: ArchiveRun, now: datetime | None = None) -> dict[s
         elapsed = ((run.finished_at or now) - run.started_at).total_seconds()
         if elapsed > 0:
             rate = round(run.messages_saved / elapsed, 1)
-    dialog = run.current_dialog
+    flood = flood_wait_left(run.flood_wait_until, now) if run.is_active else 0
+    return progress_event(run, run.current_dialog, rate=rate, flood_wait_seconds=flood)
+
+
+def progress_event(run: ArchiveRun, dialog: Dialog | None, *, rate: float, flood_wait_seconds: int) -> dict[str, Any]:
+    """The "archive" event: one shape for the live pipeline and for what the DB knows."""
     return {
         "run_id": run.pk,
         "status": run.status,
@@ -71,7 +76,7 @@ def archive_run_progress(run: ArchiveRun, now: datetime | None = None) -> dict[s
         "dialogs_done": run.dialogs_done,
         "dialogs_total": run.dialogs_total,
         "rate": rate,
-        "flood_wait_seconds": flood_wait_left(run.flood_wait_until, now) if run.is_active else 0,
+        "flood_wait_seconds": flood_wait_seconds,
         "dialog": None
         if dialog is None
         else {

@@ -19,6 +19,7 @@ from django.db.models import Max, Min
 from django.utils import timezone
 
 from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog, Message, TelegramLease
+from sessions_app.selectors_archive import progress_event
 from sessions_app.services.audit import audit_record
 from sessions_app.services.events import event_broadcast
 from sessions_app.services.instances import instance_credentials
@@ -112,23 +113,7 @@ class _Progress:
 
     def publish(self, dialog: Dialog | None = None, *, flood_seconds: int = 0) -> None:
         run = self.run
-        data: dict[str, object] = {
-            "run_id": run.pk,
-            "status": run.status,
-            "messages_saved": run.messages_saved,
-            "dialogs_done": run.dialogs_done,
-            "dialogs_total": run.dialogs_total,
-            "rate": self.rate(),
-            "flood_wait_seconds": flood_seconds,
-            "dialog": None
-            if dialog is None
-            else {
-                "peer_id": dialog.peer_id,
-                "title": dialog.title,
-                "archived": dialog.message_count,
-                "total": dialog.total_on_server,
-            },
-        }
+        data = progress_event(run, dialog, rate=self.rate(), flood_wait_seconds=flood_seconds)
         event_broadcast(session=run.instance.session, kind="archive", data=data)
         if self.listener is not None:
             self.listener(data)
