@@ -133,12 +133,11 @@ def new_world(path: Path) -> Any:
 def demo_session(phone: str = ADA, code: str = ADA_CODE) -> str:
     """A signed-in session string on the current world, made the way the login flow makes one."""
     from sessions_app.telegram import client as telegram_client
+    from sessions_app.telegram.login import send_code, sign_in_code
 
     api = telegram_client.default_credentials()
-    sent = telegram_client.send_code(session="", phone=phone, api=api)
-    signed = telegram_client.sign_in_code(
-        session=sent.session, phone=phone, code=code, phone_code_hash=sent.phone_code_hash, api=api
-    )
+    sent = send_code(session="", phone=phone, api=api)
+    signed = sign_in_code(session=sent.session, phone=phone, code=code, phone_code_hash=sent.phone_code_hash, api=api)
     return signed.session
 
 

@@ -96,7 +96,7 @@ def bare_telethon(session: str) -> tuple[int, float]:
 
 
 def full_archive(instance: Any, *, total: int, label: str, profile: bool = False) -> tuple[Any, float]:
-    from sessions_app.services.archive import archive_run_foreground
+    from sessions_app.services.archive_runs import archive_run_foreground
 
     profiler = None
     if profile:

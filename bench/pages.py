@@ -291,7 +291,7 @@ def queries_for(client: Any, url: str) -> int:
 
 def _with_page_size(size: int) -> Any:
     """The dialog page's page size, changed for one measurement (message_page's keyword default)."""
-    from sessions_app import selectors_archive
+    from sessions_app.selectors import archive as selectors_archive
 
     defaults = selectors_archive.message_page.__kwdefaults__
     previous = defaults["size"]

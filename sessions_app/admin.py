@@ -2,8 +2,14 @@
 
 from __future__ import annotations
 
-from django.contrib import admin, messages
+from collections.abc import Callable
+from typing import ClassVar
 
+from django.contrib import admin, messages
+from django.db.models import QuerySet
+from django.http import HttpRequest
+
+from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import AuditEvent, ConnectorInstance, Membership, PendingLogin
 from sessions_app.services import sessions as session_service
 from sessions_app.storage import StoreError
@@ -30,7 +36,7 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
         "object_encryption",
         "saved_at",
     ]
-    fields = [
+    fields: ClassVar[tuple[str, ...]] = (
         "session",
         "name",
         "api_id",
@@ -45,13 +51,15 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
         "last_error",
         "created_at",
         "updated_at",
-    ]
+    )
     # Only the name and the API id override are edited here; everything else is state.
-    readonly_fields = [f for f in fields if f not in ("session", "name", "api_id")]
+    readonly_fields = tuple(f for f in fields if f not in ("session", "name", "api_id"))
     inlines = [MembershipInline]
     actions = ["save_sessions", "verify_sessions", "revoke_sessions"]
 
-    def get_readonly_fields(self, request, obj=None):
+    def get_readonly_fields(
+        self, request: HttpRequest, obj: ConnectorInstance | None = None
+    ) -> list[str] | tuple[str, ...]:
         # The SESSION namespace names the S3 object: fixed once the instance exists.
         return [*self.readonly_fields, "session"] if obj is not None else self.readonly_fields
 
@@ -63,7 +71,13 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
     def object_key(self, obj: ConnectorInstance) -> str:
         return obj.object_key
 
-    def _each(self, request, queryset, verb: str, run) -> None:
+    def _each(
+        self,
+        request: HttpRequest,
+        queryset: QuerySet[ConnectorInstance],
+        verb: str,
+        run: Callable[[ConnectorInstance], str],
+    ) -> None:
         for instance in queryset:
             try:
                 outcome = run(instance)
@@ -73,7 +87,7 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
                 self.message_user(request, f"{instance.session}: {outcome}", messages.SUCCESS)
 
     @admin.action(description="Save the session to the store")
-    def save_sessions(self, request, queryset) -> None:
+    def save_sessions(self, request: AuthenticatedHttpRequest, queryset: QuerySet[ConnectorInstance]) -> None:
         self._each(
             request,
             queryset,
@@ -82,13 +96,13 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
         )
 
     @admin.action(description="Verify the stored session")
-    def verify_sessions(self, request, queryset) -> None:
+    def verify_sessions(self, request: AuthenticatedHttpRequest, queryset: QuerySet[ConnectorInstance]) -> None:
         self._each(
             request, queryset, "verify", lambda i: session_service.session_verify(instance=i, actor=request.user)
         )
 
     @admin.action(description="Revoke (log out and empty the object)")
-    def revoke_sessions(self, request, queryset) -> None:
+    def revoke_sessions(self, request: AuthenticatedHttpRequest, queryset: QuerySet[ConnectorInstance]) -> None:
         self._each(
             request,
             queryset,
@@ -100,10 +114,19 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
 @admin.register(PendingLogin)
 class PendingLoginAdmin(admin.ModelAdmin):
     list_display = ["instance", "step", "code_type", "code_sent_at", "started_by", "updated_at"]
-    fields = ["instance", "step", "code_type", "next_type", "code_sent_at", "password_hint", "started_by", "updated_at"]
+    fields: ClassVar[tuple[str, ...]] = (
+        "instance",
+        "step",
+        "code_type",
+        "next_type",
+        "code_sent_at",
+        "password_hint",
+        "started_by",
+        "updated_at",
+    )
     readonly_fields = fields
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
 
@@ -114,10 +137,10 @@ class AuditEventAdmin(admin.ModelAdmin):
     search_fields = ["session", "action"]
     readonly_fields = ["instance", "session", "actor", "action", "outcome", "detail", "created_at"]
 
-    def has_add_permission(self, request) -> bool:
+    def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
-    def has_change_permission(self, request, obj=None) -> bool:
+    def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
 

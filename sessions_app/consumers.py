@@ -1,9 +1,13 @@
-"""Websocket for one instance: authenticate, join its group, forward status/login/archive events.
+"""Websocket for one instance: authenticate, join its group, push the archive page's live parts.
 
-Protocol (server -> client, JSON): first {"kind": "snapshot", "data": {"status", "label", "run"}}
-with "run" in the shape of an "archive" event (or null), then every event broadcast to the
-instance's group as {"kind": ..., "data": ...}. Refusals close the handshake with 4401 (not
-signed in) or 4403 (no role on this instance, or no such instance). Client messages are ignored.
+Server -> client messages are HTML fragments that the page swaps in by id (the htmx websocket
+extension, out-of-band): the instance's status badge, the live block of the run, the current
+dialog's counts and, when a run ends, the dialogs and runs tables. They are the templates the page
+renders on load, so a refresh shows the same. Client messages are ignored.
+
+Refusals accept the handshake, then close with a code the browser sees and the htmx extension does
+not retry: 4401 (not signed in), 4403 (no role on this instance), 4404 (no such instance, or no
+websocket at that path).
 """
 
 from __future__ import annotations
@@ -13,80 +17,160 @@ import contextlib
 from typing import Any
 
 from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
+from channels.generic.websocket import AsyncWebsocketConsumer
 from channels.layers import InMemoryChannelLayer
+from django.contrib.auth.models import AnonymousUser, User
 
-from sessions_app import selectors, selectors_archive
-from sessions_app.models import ConnectorInstance
+from sessions_app.models import ArchiveStatus, ConnectorInstance, Role
+from sessions_app.selectors import access
+from sessions_app.selectors import archive as selectors_archive
+from sessions_app.selectors.archive import ArchiveProgress
+from sessions_app.selectors.instances import instance_exists
 from sessions_app.services.events import instance_group
+from sessions_app.views.archive import (
+    archive_dialog_html,
+    archive_live_html,
+    archive_start_html,
+    archive_tables_html,
+    instance_status_html,
+)
 
 CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
-# With the in-memory channel layer the task worker (another process) cannot reach this one, so
-# the consumer reads the run's progress from the database instead, this often.
+CLOSE_NOT_FOUND = 4404
+# Once a second: the flood-wait countdown is pushed at this pace, and with the in-memory channel
+# layer (the task worker, another process, cannot reach this one) the run is read from the DB.
 POLL_SECONDS = 1.0
 
 
-def _snapshot_for(user: Any, session: str) -> dict[str, Any] | None:
-    """The snapshot the user may see, or None when they have no role on the instance."""
-    instance = ConnectorInstance.objects.filter(session=session).first()
-    if instance is None or selectors.role_of(user, instance) is None:
-        return None
-    return selectors_archive.archive_snapshot(instance=instance)
+def _access(user: User | AnonymousUser, session: str) -> tuple[ConnectorInstance, str] | int:
+    """(instance, role), or the close code that refuses this user."""
+    try:
+        return access.instance_access(user=user, session=session, needed=Role.VIEWER)
+    except access.NoSuchInstance:
+        return CLOSE_FORBIDDEN if instance_exists(session=session) else CLOSE_NOT_FOUND
+    except access.RoleTooLow:
+        return CLOSE_FORBIDDEN
 
 
-def _latest_progress(user: Any, session: str) -> dict[str, Any] | None:
-    """The newest run's progress (finished ones too, so the page sees the end), or None if access is gone."""
-    instance = ConnectorInstance.objects.filter(session=session).first()
-    if instance is None or selectors.role_of(user, instance) is None:
-        return None
-    run = instance.archive_runs.select_related("current_dialog").order_by("-created_at", "-id").first()
-    return {"run": selectors_archive.archive_run_progress(run) if run is not None else None}
+def _latest_progress(user: User | AnonymousUser, session: str) -> ArchiveProgress | None | int:
+    """The newest run's progress (None without runs), or the close code once access is gone."""
+    found = _access(user, session)
+    if isinstance(found, int):
+        return found
+    run = selectors_archive.archive_run_latest(instance=found[0])
+    return selectors_archive.archive_progress(run) if run is not None else None
 
 
-class InstanceConsumer(AsyncJsonWebsocketConsumer):
+def _live_and_start(instance: ConnectorInstance, can_operate: bool, progress: ArchiveProgress | None) -> str:
+    html = archive_live_html(progress=progress)
+    return html + archive_start_html(instance=instance, progress=progress) if can_operate else html
+
+
+def _snapshot(instance: ConnectorInstance, can_operate: bool) -> tuple[list[str], ArchiveProgress | None]:
+    """What a fresh socket gets (the page's live parts as they are now) and the newest run's progress."""
+    current = selectors_archive.archive_run_current(instance=instance)
+    progress = selectors_archive.archive_progress(current) if current is not None else None
+    frames = [
+        instance_status_html(status=instance.status, label=instance.get_status_display()),
+        _live_and_start(instance, can_operate, progress),
+    ]
+    latest = selectors_archive.archive_run_latest(instance=instance)
+    return frames, selectors_archive.archive_progress(latest) if latest is not None else None
+
+
+def _progress_frames(instance: ConnectorInstance, can_operate: bool, progress: ArchiveProgress) -> list[str]:
+    """The live block and the current dialog's counts; the tables too once the run has ended."""
+    frames = [_live_and_start(instance, can_operate, progress)]
+    if progress.dialog is not None:
+        frames.append(archive_dialog_html(progress.dialog))
+    if not progress.is_active:
+        frames.append(archive_tables_html(instance=instance, can_operate=can_operate))
+    return frames
+
+
+class InstanceConsumer(AsyncWebsocketConsumer):
+    instance: ConnectorInstance
+    can_operate = False
     group: str | None = None
-    poller: asyncio.Task | None = None
+    ticker: asyncio.Task[None] | None = None
+    # The newest run's progress as last shown (or as the page showed it on connect).
+    progress: ArchiveProgress | None = None
+    shown_wait = 0
 
     async def connect(self) -> None:
+        await self.accept()
         user = self.scope.get("user")
         if user is None or not user.is_authenticated:
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
         session = self.scope["url_route"]["kwargs"]["session"]
-        snapshot = await database_sync_to_async(_snapshot_for)(user, session)
-        if snapshot is None:
-            await self.close(code=CLOSE_FORBIDDEN)
+        found = await database_sync_to_async(_access)(user, session)
+        if isinstance(found, int):
+            await self.close(code=found)
             return
+        self.instance, role = found
+        self.can_operate = access.has_role(role, Role.OPERATOR)
         self.group = instance_group(session)
         await self.channel_layer.group_add(self.group, self.channel_name)
-        await self.accept()
-        await self.send_json({"kind": "snapshot", "data": snapshot})
-        if isinstance(self.channel_layer, InMemoryChannelLayer):
-            self.poller = asyncio.create_task(self._poll_progress(user, session))
+        frames, self.progress = await database_sync_to_async(_snapshot)(self.instance, self.can_operate)
+        await self._send_frames(frames)
+        self.shown_wait = self.progress.flood_wait_seconds if self.progress is not None else 0
+        poll = isinstance(self.channel_layer, InMemoryChannelLayer)
+        self.ticker = asyncio.create_task(self._tick(user, session, poll=poll))
 
-    async def _poll_progress(self, user: Any, session: str) -> None:
-        last: dict[str, Any] | None = None
+    async def _send_frames(self, frames: list[str]) -> None:
+        # One fragment kind per frame: table cells parse only among their own kind.
+        for html in frames:
+            await self.send(text_data=html)
+
+    async def _show(self, progress: ArchiveProgress) -> None:
+        self.progress = progress
+        self.shown_wait = progress.flood_wait_seconds
+        frames = await database_sync_to_async(_progress_frames)(self.instance, self.can_operate, progress)
+        await self._send_frames(frames)
+
+    async def _tick(self, user: User | AnonymousUser, session: str, *, poll: bool) -> None:
+        """Each second: read the run from the DB when events cannot arrive, and count a flood wait down."""
         while True:
             await asyncio.sleep(POLL_SECONDS)
-            current = await database_sync_to_async(_latest_progress)(user, session)
-            if current is None:
-                await self.close(code=CLOSE_FORBIDDEN)
-                return
-            if current["run"] is not None and current != last:
-                await self.send_json({"kind": "archive", "data": current["run"]})
-            last = current
+            if poll:
+                latest = await database_sync_to_async(_latest_progress)(user, session)
+                if isinstance(latest, int):
+                    await self.close(code=latest)
+                    return
+                if latest is not None and latest != self.progress:
+                    await self._show(latest)
+                    continue
+            progress = self.progress
+            if progress is not None and progress.status == ArchiveStatus.FLOOD_WAIT:
+                left = progress.flood_wait_seconds
+                if left != self.shown_wait:
+                    self.shown_wait = left
+                    await self.send(text_data=archive_live_html(progress=progress))
 
     async def disconnect(self, code: int) -> None:
-        if self.poller is not None:
-            self.poller.cancel()
+        if self.ticker is not None:
+            self.ticker.cancel()
             with contextlib.suppress(asyncio.CancelledError):
-                await self.poller
+                await self.ticker
         if self.group is not None:
             await self.channel_layer.group_discard(self.group, self.channel_name)
 
-    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None, **kwargs: Any) -> None:
-        """The feed is one-way (actions go through HTTP forms): input, even malformed JSON, is dropped."""
+    async def receive(self, text_data: str | None = None, bytes_data: bytes | None = None) -> None:
+        """The feed is one-way (actions go through HTTP forms): any input is dropped."""
 
     async def instance_event(self, event: dict[str, Any]) -> None:
-        await self.send_json({"kind": event["kind"], "data": event["data"]})
+        if event["kind"] == "archive":
+            await self._show(ArchiveProgress.from_event(event["data"]))
+        elif event["kind"] == "status":
+            data = event["data"]
+            await self.send(text_data=instance_status_html(status=data["status"], label=data["label"]))
+
+
+class NoRouteConsumer(AsyncWebsocketConsumer):
+    """Any other websocket path: a close code the client can act on, not an HTTP 500."""
+
+    async def connect(self) -> None:
+        await self.accept()
+        await self.close(code=CLOSE_NOT_FOUND)

@@ -109,10 +109,13 @@ async def aiter_sync(iterator: Iterator[str]) -> AsyncIterator[str]:
     archive in memory); pulling one piece at a time on the sync thread keeps the DB work there
     and the memory flat.
     """
-    done = object()
-    pull = sync_to_async(next, thread_sensitive=True)
+    pull = sync_to_async(_next_or_none, thread_sensitive=True)
     while True:
-        piece = await pull(iterator, done)
-        if piece is done:
+        piece = await pull(iterator)
+        if piece is None:
             return
-        yield piece  # type: ignore[misc]
+        yield piece
+
+
+def _next_or_none(iterator: Iterator[str]) -> str | None:
+    return next(iterator, None)

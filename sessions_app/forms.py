@@ -1,10 +1,12 @@
 from __future__ import annotations
 
 import re
+from typing import Any
 
 from django import forms
 
-from sessions_app.models import SESSION_NAME_HELP, SESSION_NAME_RE, ConnectorInstance
+from sessions_app.models import ConnectorInstance
+from sessions_app.storage.base import SESSION_NAME_HELP, is_session_name
 
 _PHONE_JUNK = re.compile(r"[\s().-]")
 
@@ -22,21 +24,22 @@ class InstanceForm(forms.Form):
     api_hash = forms.CharField(label="API hash (optional)", required=False, max_length=32, widget=forms.PasswordInput)
 
     def clean_session(self) -> str:
-        session = self.cleaned_data["session"]
-        if not re.fullmatch(SESSION_NAME_RE, session):
+        session: str = self.cleaned_data["session"]
+        if not is_session_name(session):
             raise forms.ValidationError(f"{session[:70]!r} is not a valid SESSION namespace. Use {SESSION_NAME_HELP}")
         if ConnectorInstance.objects.filter(session=session).exists():
             raise forms.ValidationError(f"An instance with SESSION {session!r} already exists. Pick another namespace.")
         return session
 
     def clean_api_hash(self) -> str:
-        api_hash = self.cleaned_data["api_hash"].strip()
+        api_hash: str = self.cleaned_data["api_hash"].strip()
         if api_hash and not re.fullmatch(r"[0-9a-fA-F]{32}", api_hash):
             raise forms.ValidationError("The API hash is the 32-character hexadecimal string from my.telegram.org.")
         return api_hash.lower()
 
-    def clean(self) -> dict:
+    def clean(self) -> dict[str, Any]:
         data = super().clean()
+        assert data is not None  # Form.clean() returns cleaned_data
         if bool(data.get("api_id")) != bool(data.get("api_hash")):
             raise forms.ValidationError(
                 "Give both the API id and the API hash, or neither (the dashboard's own are used then)."

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.files.storage import Storage
 from django.core.validators import RegexValidator
 from django.db import models
 
 from sessions_app.crypto import EncryptedTextField
+from sessions_app.storage.base import SESSION_NAME_HELP, SESSION_NAME_PATTERN, session_key
 
-SESSION_NAME_RE = r"^[A-Za-z0-9_-]{1,64}$"
-SESSION_NAME_HELP = "1 to 64 characters: letters A-Z or a-z, digits, '-' and '_' (no spaces, slashes or dots)."
-session_name_validator = RegexValidator(SESSION_NAME_RE, message=f"Use {SESSION_NAME_HELP}")
+session_name_validator = RegexValidator(rf"^{SESSION_NAME_PATTERN}$", message=f"Use {SESSION_NAME_HELP}")
 
 
-def session_object_storage():
+def session_object_storage() -> Storage:
     from sessions_app.storage import get_session_storage
 
-    return get_session_storage()
+    store = get_session_storage()
+    assert isinstance(store, Storage)  # every SessionStore backend is also a Django storage
+    return store
 
 
 class InstanceStatus(models.TextChoices):
@@ -59,6 +61,18 @@ class ConnectorInstance(models.Model):
     saved_at = models.DateTimeField(null=True, blank=True, editable=False)
     verified_at = models.DateTimeField(null=True, blank=True, editable=False)
     verify_result = models.CharField(max_length=30, blank=True, editable=False)
+    # The dashboard's own authorization of the same account (DESIGN decision 2): minted from the
+    # connector's key, used for everything but minting and revoking, never written to the store.
+    dashboard_session = EncryptedTextField()
+    dashboard_minted_at = models.DateTimeField(null=True, blank=True, editable=False)
+    dashboard_key_error = models.TextField(blank=True, editable=False)
+    # Keyed fingerprints (HMAC) of both auth keys: one key belongs to at most one instance.
+    connector_key_fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    dashboard_key_fingerprint = models.CharField(max_length=64, null=True, blank=True, unique=True, editable=False)
+    # The connector's and the dashboard's authorizations as account.getAuthorizations lists them.
+    connector_authorization_hash = models.BigIntegerField(null=True, blank=True, editable=False)
+    dashboard_authorization_hash = models.BigIntegerField(null=True, blank=True, editable=False)
+    connector_active_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -84,7 +98,7 @@ class ConnectorInstance(models.Model):
 
     @property
     def object_key(self) -> str:
-        return f"telegram/{self.session}/session.txt"
+        return session_key(self.session)
 
 
 def mask_phone(phone: str) -> str:
@@ -193,6 +207,8 @@ class TelegramLease(models.Model):
     holder = models.CharField(max_length=100)
     purpose = models.CharField(max_length=60, blank=True)
     expires_at = models.DateTimeField()
+    # Set by someone waiting for the lease: a long holder (an archive run) hands over between chunks.
+    wanted_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:
         return f"lease on {self.session} until {self.expires_at:%H:%M:%S}"
@@ -281,6 +297,11 @@ class ArchiveStatus(models.TextChoices):
     FAILED = "failed", "failed"
     INTERRUPTED = "interrupted", "interrupted"
 
+    @classmethod
+    def active(cls) -> tuple[ArchiveStatus, ...]:
+        """A run in one of these holds (or is about to hold) the instance's archive slot."""
+        return (cls.QUEUED, cls.RUNNING, cls.FLOOD_WAIT)
+
 
 class ArchiveRun(models.Model):
     instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="archive_runs")
@@ -311,4 +332,9 @@ class ArchiveRun(models.Model):
 
     @property
     def is_active(self) -> bool:
-        return self.status in (ArchiveStatus.QUEUED, ArchiveStatus.RUNNING, ArchiveStatus.FLOOD_WAIT)
+        return self.status in ArchiveStatus.active()
+
+
+# --- Session health -------------------------------------------------------------------------------
+# In their own module (this one is at the size limit); imported here so Django registers them.
+from sessions_app import models_health  # noqa: E402, F401

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from django_tasks import task
 
+from sessions_app.services.archive import archive_run_execute
+
 
 @task()
 def archive_instance(run_id: int) -> int:
-    from sessions_app.services.archive import archive_run_execute
-
     return archive_run_execute(run_id=run_id).messages_saved

@@ -20,6 +20,7 @@ urlpatterns = [
     path("instances/<str:session>/save/", views.session_save, name="session_save"),
     path("instances/<str:session>/verify/", views.session_verify, name="session_verify"),
     path("instances/<str:session>/revoke/", views.session_revoke, name="session_revoke"),
+    path("instances/<str:session>/dashboard-key/", views.dashboard_key_mint, name="dashboard_key_mint"),
     path("instances/<str:session>/authorizations/", views.authorizations, name="authorizations"),
     path(
         "instances/<str:session>/authorizations/terminate-others/",

@@ -10,8 +10,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from pathlib import Path
+from urllib.parse import urlsplit
 
-from django.core.exceptions import ImproperlyConfigured
+from django.core.exceptions import ImproperlyConfigured, ValidationError
+from django.core.validators import validate_email
 
 _TRUE = {"1", "true", "yes", "on"}
 _FALSE = {"0", "false", "no", "off"}
@@ -102,3 +104,49 @@ def local_secret(path: Path, make: Callable[[], str]) -> str:
     with os.fdopen(fd, "w", encoding="utf-8") as handle:
         handle.write(value)
     return value
+
+
+def _http_url_problem(value: str) -> str:
+    """What is wrong with an http(s) URL, "" when nothing. Never repeats the value (it may hold a token)."""
+    parsed = urlsplit(value)
+    if parsed.scheme not in ("http", "https"):
+        return "must start with http:// or https://"
+    try:
+        _ = parsed.port  # a port that is not a number raises here
+    except ValueError:
+        return "has a port that is not a number from 0 to 65535"
+    if not parsed.hostname or any(ch.isspace() for ch in value):
+        return "must be a URL with a host name and no spaces"
+    return ""
+
+
+def env_url(name: str, default: str = "") -> str:
+    """An http(s) URL, e.g. https://teleconnect.example; the trailing slash is dropped."""
+    value = _raw(name)
+    if value is None:
+        return default
+    problem = _http_url_problem(value)
+    if problem:
+        raise ImproperlyConfigured(f"{name} {problem}")
+    return value.rstrip("/")
+
+
+def env_url_list(name: str) -> list[str]:
+    """Comma-separated http(s) URLs; a malformed entry names the variable and the entry's position only."""
+    urls = env_list(name, [])
+    for position, url in enumerate(urls, start=1):
+        problem = _http_url_problem(url)
+        if problem:
+            raise ImproperlyConfigured(f"{name} entry {position} {problem}")
+    return urls
+
+
+def env_email_list(name: str) -> list[str]:
+    """Comma-separated email addresses."""
+    addresses = env_list(name, [])
+    for position, address in enumerate(addresses, start=1):
+        try:
+            validate_email(address)
+        except ValidationError:
+            raise ImproperlyConfigured(f"{name} entry {position} is not an email address: {address!r}") from None
+    return addresses

@@ -15,7 +15,18 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from teleconnect.env import env_bool, env_int, env_list, env_rate, env_secret, env_str, local_secret
+from teleconnect.env import (
+    env_bool,
+    env_email_list,
+    env_int,
+    env_list,
+    env_rate,
+    env_secret,
+    env_str,
+    env_url,
+    env_url_list,
+    local_secret,
+)
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("TELECONNECT_VAR_DIR", str(BASE_DIR / "var")))
@@ -196,6 +207,36 @@ if AWS_S3_SSE not in {"AES256", "aws:kms", "none"}:
     raise ImproperlyConfigured(f"AWS_S3_SSE must be AES256, aws:kms or none, got {AWS_S3_SSE!r}")
 AWS_S3_KMS_KEY_ID = env_str("AWS_S3_KMS_KEY_ID")
 SESSION_STORE_DIR = env_str("SESSION_STORE_DIR", str(VAR_DIR / "session-store"))
+
+# --- Session health checks and alerts ---------------------------------------------------------
+# The worker (`manage.py worker`, started by scripts/run) checks every instance about this often.
+HEALTH_CHECK_INTERVAL_SECONDS = env_int("HEALTH_CHECK_INTERVAL_SECONDS", 300, minimum=1)
+HEALTH_CHECKS_KEPT = env_int("HEALTH_CHECKS_KEPT", 50, minimum=1)
+# The store or Telegram unreachable is transient: it is alerted once it has lasted this long.
+HEALTH_OUTAGE_ALERT_SECONDS = env_int("HEALTH_OUTAGE_ALERT_SECONDS", 900, minimum=0)
+ALERT_WEBHOOK_URLS = env_url_list("ALERT_WEBHOOK_URLS")
+ALERT_EMAILS = env_email_list("ALERT_EMAILS")
+ALERT_TIMEOUT_SECONDS = env_int("ALERT_TIMEOUT_SECONDS", 10, minimum=1)
+ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 5, minimum=1)
+ALERT_RETRY_SECONDS = env_int("ALERT_RETRY_SECONDS", 30, minimum=0)
+# The dashboard's public address, for links in alerts (e.g. https://teleconnect.example).
+DASHBOARD_URL = env_url("DASHBOARD_URL")
+
+EMAIL_HOST = env_str("EMAIL_HOST")
+EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)
+EMAIL_HOST_USER = env_str("EMAIL_HOST_USER")
+EMAIL_HOST_PASSWORD = env_secret("EMAIL_HOST_PASSWORD")
+EMAIL_USE_TLS = env_bool("EMAIL_USE_TLS", False)
+EMAIL_USE_SSL = env_bool("EMAIL_USE_SSL", False)
+if EMAIL_USE_TLS and EMAIL_USE_SSL:
+    raise ImproperlyConfigured("EMAIL_USE_TLS and EMAIL_USE_SSL cannot both be on: STARTTLS (587) or SSL (465)")
+EMAIL_TIMEOUT = env_int("EMAIL_TIMEOUT", 10, minimum=1)
+# Without EMAIL_HOST, alert emails are printed to the worker's output instead of sent.
+EMAIL_BACKEND = env_str(
+    "EMAIL_BACKEND",
+    "django.core.mail.backends.smtp.EmailBackend" if EMAIL_HOST else "django.core.mail.backends.console.EmailBackend",
+)
+DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "teleconnect <teleconnect@localhost>")
 
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:

@@ -108,14 +108,24 @@ def operator_client(operator):
 
 def demo_session(phone: str = ADA, code: str = "22222") -> str:
     """A logged-in session string made at run time on the current demo world (never committed)."""
-    from sessions_app.telegram import client as telegram_client
+    from sessions_app.telegram.client import default_credentials
+    from sessions_app.telegram.login import send_code, sign_in_code
 
-    api = telegram_client.default_credentials()
-    sent = telegram_client.send_code(session="", phone=phone, api=api)
-    signed = telegram_client.sign_in_code(
-        session=sent.session, phone=phone, code=code, phone_code_hash=sent.phone_code_hash, api=api
-    )
+    api = default_credentials()
+    sent = send_code(session="", phone=phone, api=api)
+    signed = sign_in_code(session=sent.session, phone=phone, code=code, phone_code_hash=sent.phone_code_hash, api=api)
     return signed.session
+
+
+def log_in(instance: ConnectorInstance, string: str | None = None, *, phone: str = ADA) -> ConnectorInstance:
+    """Give the instance a connector key (a fresh demo login unless `string`) and mint the dashboard's own."""
+    from sessions_app.services.keys import dashboard_key_mint, key_fingerprint
+
+    instance.session_string = string or demo_session(phone)
+    instance.connector_key_fingerprint = key_fingerprint(instance.session_string)
+    instance.status = "active"
+    instance.save()
+    return dashboard_key_mint(instance=instance, actor=None)
 
 
 @pytest_asyncio.fixture

@@ -6,6 +6,8 @@ instead of patching the product.
 
 from __future__ import annotations
 
+from typing import Any
+
 from sessions_app.telegram.fake import DemoTelegram
 
 _current: dict[str, DemoTelegram] = {}
@@ -15,8 +17,8 @@ def use_world(world: DemoTelegram) -> None:
     _current["world"] = world
 
 
-def telegram_factory(session: str, *, api_id: int, api_hash: str):
-    return _current["world"].client_factory(session, api_id=api_id, api_hash=api_hash)
+def telegram_factory(session: str, *, api_id: int, api_hash: str, **client_kwargs: Any):
+    return _current["world"].client_factory(session, api_id=api_id, api_hash=api_hash, **client_kwargs)
 
 
 class CountingFactory:
@@ -25,23 +27,25 @@ class CountingFactory:
     built = 0
 
 
-def counting_factory(session: str, *, api_id: int, api_hash: str):
+def counting_factory(session: str, *, api_id: int, api_hash: str, **client_kwargs: Any):
     CountingFactory.built += 1
-    return telegram_factory(session, api_id=api_id, api_hash=api_hash)
+    return telegram_factory(session, api_id=api_id, api_hash=api_hash, **client_kwargs)
 
 
-def unreachable_factory(session: str, *, api_id: int, api_hash: str):
+def unreachable_factory(session: str, *, api_id: int, api_hash: str, **client_kwargs: Any):
     """A real TelegramClient whose DC is a closed port on 127.0.0.1: connecting fails at once."""
     from telethon import TelegramClient
     from telethon.sessions import StringSession
 
     string = StringSession(session)
     string.set_dc(2, "127.0.0.1", 9)
-    return TelegramClient(string, api_id or 1, api_hash or "0" * 32, connection_retries=0, retry_delay=0, timeout=2)
+    return TelegramClient(
+        string, api_id or 1, api_hash or "0" * 32, connection_retries=0, retry_delay=0, timeout=2, **client_kwargs
+    )
 
 
-def strict_factory(session: str, *, api_id: int, api_hash: str):
+def strict_factory(session: str, *, api_id: int, api_hash: str, **client_kwargs: Any):
     """Like many factories would: hands the credentials straight to TelegramClient (which refuses an empty pair)."""
     if not api_id or not api_hash:
         raise ValueError("Your API ID or Hash cannot be empty or None.")
-    return telegram_factory(session, api_id=api_id, api_hash=api_hash)
+    return telegram_factory(session, api_id=api_id, api_hash=api_hash, **client_kwargs)

@@ -4,16 +4,13 @@ import logging
 
 from sessions_app.logging import REDACTED, RedactSecretsFilter
 from sessions_app.models import AuditEvent, ConnectorInstance
-from tests.conftest import client_for, demo_session
+from tests.conftest import client_for, demo_session, log_in
 
 
 def _logged_in_instance(instance) -> ConnectorInstance:
-    instance.session_string = demo_session()
     instance.phone = "+9996621001"
     instance.api_id, instance.api_hash = 12345, "0123456789abcdef0123456789abcdef"
-    instance.status = "active"
-    instance.save()
-    return instance
+    return log_in(instance)
 
 
 def test_admin_shows_the_instance_without_any_secret(telegram, instance, admin_user):
@@ -50,7 +47,9 @@ def test_admin_actions_save_verify_and_revoke(telegram, instance, admin_user, se
     client.post(url, {"action": "revoke_sessions", "_selected_action": [instance.pk]})
     instance.refresh_from_db()
     assert instance.status == "revoked" and path.read_bytes() == b"" and not telegram.is_authorized(string)
-    assert {"session.save", "session.verify", "session.revoke"} <= set(AuditEvent.objects.values_list("action", flat=True))
+    assert {"session.save", "session.verify", "session.revoke"} <= set(
+        AuditEvent.objects.values_list("action", flat=True)
+    )
 
 
 def test_log_lines_never_carry_a_session_string(telegram, db, caplog):

@@ -6,18 +6,15 @@ import pytest
 from django.core.management import CommandError, call_command
 
 from sessions_app.models import ArchiveRun, AuditEvent, Dialog, Message
-from sessions_app.services.archive import ArchiveRefused, archive_run_foreground, archive_run_start
-from tests.conftest import ADA, demo_session
+from sessions_app.services.archive_runs import ArchiveRefused, archive_run_foreground, archive_run_start
+from tests.conftest import ADA, log_in
 
 PHONE = ADA.lstrip("+")
 
 
 @pytest.fixture
 def active(telegram, instance):
-    instance.session_string = demo_session()
-    instance.status = "active"
-    instance.save()
-    return instance
+    return log_in(instance)
 
 
 def _archived(instance) -> dict[int, list[tuple[int, str]]]:
@@ -73,7 +70,7 @@ def test_flood_waits_are_slept_and_counted_never_fatal(telegram, active):
     telegram.seed_messages(PHONE, per_dialog=150)
     telegram.flood("messages.getHistory", 1)
     seen: list[int] = []
-    run = archive_run_foreground(instance=active, listener=lambda data: seen.append(int(data["flood_wait_seconds"])))
+    run = archive_run_foreground(instance=active, listener=lambda progress: seen.append(progress.flood_wait_seconds))
     assert run.status == "done" and run.flood_waits >= 1
     assert max(seen) >= 1
     truth = telegram.history_of(PHONE)
@@ -110,10 +107,30 @@ def test_an_instance_without_a_session_cannot_archive(telegram, instance):
         archive_run_start(instance=instance, actor=None)
 
 
-def test_a_revoked_session_fails_the_run_with_a_clear_error(telegram, active):
-    telegram.terminate_session(active.session_string)
+def test_a_terminated_dashboard_key_fails_the_run_with_a_clear_error(telegram, active):
+    telegram.terminate_session(active.dashboard_session)
     run = archive_run_foreground(instance=active)
-    assert run.status == "failed" and "Log in again" in run.error
+    assert run.status == "failed" and "Mint the dashboard's authorization" in run.error
+    active.refresh_from_db()
+    assert active.dashboard_session == "" and active.status == "active"  # the connector is not touched
+    assert AuditEvent.objects.filter(action="archive.run", outcome="dead").exists()
+
+
+def test_the_archive_runs_on_the_dashboard_key_not_the_connectors(telegram, active):
+    telegram.seed_messages(PHONE, per_dialog=5)
+    telegram.terminate_session(active.session_string)  # the connector's key dies; the dashboard's lives on
+    run = archive_run_foreground(instance=active)
+    assert run.status == "done" and run.messages_saved > 0
+
+
+def test_an_instance_without_the_dashboard_key_cannot_archive(telegram, instance):
+    from tests.conftest import demo_session
+
+    instance.session_string = demo_session()
+    instance.save()
+    with pytest.raises(ArchiveRefused, match="Mint the dashboard's authorization"):
+        archive_run_start(instance=instance, actor=None)
+    assert not ArchiveRun.objects.exists()
 
 
 def test_the_archive_command_prints_a_summary(telegram, active, capsys):

@@ -25,15 +25,17 @@ PHONE = "9996621001"
 POLL_SECONDS = 0.05
 SETUP = """
 from sessions_app.models import ConnectorInstance
-from sessions_app.telegram import client as tg
+from sessions_app.telegram import client as tg, login as tg_login
+from sessions_app.services.keys import dashboard_key_mint
 from sessions_app.telegram.fake import DemoTelegram
-from sessions_app.services.archive import archive_run_start
+from sessions_app.services.archive_runs import archive_run_start
 world = DemoTelegram.from_settings()
 world.seed_messages("9996621001", per_dialog=6000)
 api = tg.default_credentials()
-sent = tg.send_code(session="", phone="+9996621001", api=api)
-signed = tg.sign_in_code(session=sent.session, phone="+9996621001", code="22222", phone_code_hash=sent.phone_code_hash, api=api)
+sent = tg_login.send_code(session="", phone="+9996621001", api=api)
+signed = tg_login.sign_in_code(session=sent.session, phone="+9996621001", code="22222", phone_code_hash=sent.phone_code_hash, api=api)
 instance = ConnectorInstance.objects.create(session="prod-bot", name="Prod", session_string=signed.session, status="active")
+dashboard_key_mint(instance=instance, actor=None)
 archive_run_start(instance=instance, actor=None)
 """
 

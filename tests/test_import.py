@@ -3,7 +3,9 @@ from __future__ import annotations
 import pytest
 
 from sessions_app.models import AuditEvent
-from sessions_app.telegram import client as telegram_client
+from sessions_app.telegram.account import log_out
+from sessions_app.telegram.client import default_credentials
+from sessions_app.telegram.login import send_code
 from tests.conftest import client_for, demo_session
 
 IMPORT = "/instances/prod-bot/import/"
@@ -23,7 +25,7 @@ def test_it_imports_a_working_session_string(telegram, owner_client, instance):
 
 def test_the_import_form_never_echoes_the_string(telegram, owner_client, instance):
     string = demo_session()
-    telegram_client.log_out(session=string, api=telegram_client.default_credentials())
+    log_out(session=string, api=default_credentials())
     response = owner_client.post(IMPORT, {"session_string": string})
     assert response.status_code == 400
     assert string not in response.content.decode()
@@ -48,17 +50,17 @@ def test_it_rejects_a_truncated_string(telegram, owner_client, instance):
 
 def test_it_rejects_a_logged_out_string(telegram, owner_client, instance):
     string = demo_session()
-    telegram_client.log_out(session=string, api=telegram_client.default_credentials())
+    log_out(session=string, api=default_credentials())
     response = owner_client.post(IMPORT, {"session_string": string})
     assert response.status_code == 400
     assert "was logged out" in response.content.decode()
     instance.refresh_from_db()
     assert instance.status == "new" and instance.session_string == ""
-    assert AuditEvent.objects.filter(instance=instance, action="session.import", outcome="refused").exists()
+    assert AuditEvent.objects.filter(instance=instance, action="session.import", outcome="dead").exists()
 
 
 def test_it_rejects_a_string_from_an_unfinished_login(telegram, owner_client, instance):
-    sent = telegram_client.send_code(session="", phone="+9996621001", api=telegram_client.default_credentials())
+    sent = send_code(session="", phone="+9996621001", api=default_credentials())
     response = owner_client.post(IMPORT, {"session_string": sent.session})
     assert response.status_code == 400
     assert "not logged in" in response.content.decode()

@@ -125,7 +125,9 @@ def test_posts_need_a_csrf_token(owner):
 
 
 def test_the_list_is_paginated(admin_user):
-    ConnectorInstance.objects.bulk_create([ConnectorInstance(session=f"bot-{i:03d}", name=f"Bot {i}") for i in range(130)])
+    ConnectorInstance.objects.bulk_create(
+        [ConnectorInstance(session=f"bot-{i:03d}", name=f"Bot {i}") for i in range(130)]
+    )
     client = client_for(admin_user)
     first = client.get("/").content.decode()
     assert "bot-000" in first and "bot-099" in first and "bot-100" not in first and "Page 1 of 2" in first

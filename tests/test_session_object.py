@@ -211,23 +211,34 @@ def test_store_down_at_save_keeps_the_session_unsaved(telegram, operator_client,
     assert _object_path(settings).read_text() == instance.session_string
 
 
-def test_authorizations_list_marks_the_current_one_and_keeps_hashes_exact(
-    telegram, operator_client, owner_client, instance
+def _devices(telegram, instance):
+    """The account's authorizations that are neither this instance's connector nor its dashboard key."""
+    ours = {instance.connector_authorization_hash, instance.dashboard_authorization_hash}
+    return [a for a in telegram.authorizations(instance.telegram_user_id) if a.hash not in ours]
+
+
+def test_authorizations_list_marks_whose_each_one_is_and_keeps_hashes_exact(
+    telegram, clock, operator_client, owner_client, instance
 ):
     _log_in(operator_client)
-    response = owner_client.get(f"{DETAIL}authorizations/")
-    page = response.content.decode()
-    assert "this dashboard" in page
     instance.refresh_from_db()
-    for item in telegram.authorizations(instance.telegram_user_id):
-        if not item.current:
-            assert f"/authorizations/{item.hash}/terminate/" in page
+    assert instance.connector_authorization_hash is not None and instance.dashboard_authorization_hash is not None
+    page = owner_client.get(f"{DETAIL}authorizations/").content.decode()
+    assert "this dashboard" in page and "this instance's connector" in page and "another device" in page
+    assert "/terminate/" not in page  # the dashboard's key is fresh: Telegram's 24-hour rule
+    assert "can terminate sessions from" in page
+    clock.advance(25 * 3600)
+    page = owner_client.get(f"{DETAIL}authorizations/").content.decode()
+    for item in _devices(telegram, instance):
+        assert f"/authorizations/{item.hash}/terminate/" in page
+    for ours in (instance.connector_authorization_hash, instance.dashboard_authorization_hash):
+        assert f"/authorizations/{ours}/terminate/" not in page
 
 
 def test_terminate_one_session(telegram, clock, operator_client, owner_client, instance):
     _log_in(operator_client)
     instance.refresh_from_db()
-    other = next(a for a in telegram.authorizations(instance.telegram_user_id) if not a.current)
+    other = _devices(telegram, instance)[0]
     url = f"{DETAIL}authorizations/{other.hash}/terminate/"
     refused = owner_client.post(url, follow=True)
     assert "less than 24 hours old" in refused.content.decode()
@@ -247,14 +258,30 @@ def test_terminate_others_explains_the_24_hour_rule(telegram, clock, operator_cl
     assert len(telegram.authorizations(instance.telegram_user_id)) > 1
     clock.advance(25 * 3600)
     owner_client.post(f"{DETAIL}authorizations/terminate-others/")
-    assert len(telegram.authorizations(instance.telegram_user_id)) == 1
+    left = {a.hash for a in telegram.authorizations(instance.telegram_user_id)}
+    assert left == {instance.connector_authorization_hash, instance.dashboard_authorization_hash}
+    assert telegram.is_authorized(instance.session_string)
 
 
-def test_authorizations_of_a_revoked_session_flip_the_status(telegram, operator_client, instance):
+def test_verify_finds_a_connector_terminated_elsewhere_through_the_dashboard_key(telegram, operator_client, instance):
     _log_in(operator_client)
     instance.refresh_from_db()
     telegram.terminate_session(instance.session_string)
     page = operator_client.get(f"{DETAIL}authorizations/").content.decode()
-    assert "Log in again" in page
+    assert "this instance's connector" not in page  # listed by the dashboard's key, which still works
+    response = operator_client.post(f"{DETAIL}verify/", follow=True)
+    assert "was revoked" in response.content.decode()
     instance.refresh_from_db()
-    assert instance.status == "revoked"
+    assert instance.status == "revoked" and instance.verify_result == "revoked"
+
+
+def test_a_lost_dashboard_key_is_forgotten_and_the_page_offers_to_mint_again(telegram, operator_client, instance):
+    _log_in(operator_client)
+    instance.refresh_from_db()
+    telegram.terminate_session(instance.dashboard_session)
+    page = operator_client.get(f"{DETAIL}authorizations/").content.decode()
+    assert "Mint the dashboard&#x27;s authorization" in page
+    instance.refresh_from_db()
+    assert instance.status == "active" and not instance.dashboard_session
+    assert telegram.is_authorized(instance.session_string)
+    assert AuditEvent.objects.filter(instance=instance, action="dashboard_key.lost").exists()

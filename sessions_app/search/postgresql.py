@@ -34,7 +34,7 @@ HEADLINE_OPTIONS = f'StartSel="{MARK_START}", StopSel="{MARK_END}", HighlightAll
 
 def search_sql(
     *, terms: SearchTerms, instance_id: int, limit: int, window: int, peer_id: int | None
-) -> tuple[str, list[object]]:
+) -> tuple[str, list[str | int]]:
     """The query behind search_messages(): rows of (message id, rank, marked escaped text), best first.
 
     `matches` is only the GIN index and the instance filter (MATERIALIZED keeps the planner
@@ -62,7 +62,7 @@ def search_sql(
         JOIN sessions_app_message AS m ON m.id = top.id
         ORDER BY top.rank DESC, top.id DESC
     """  # noqa: S608 - only constants are formatted in; every value is a parameter
-    params: list[object] = [tsquery, instance_id]
+    params: list[str | int] = [tsquery, instance_id]
     if peer_id is not None:
         params.append(peer_id)
     params += [window, tsquery, limit, tsquery, HEADLINE_OPTIONS]

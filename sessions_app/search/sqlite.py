@@ -22,7 +22,7 @@ _BM25 = f"bm25({FTS_TABLE}, 1.0, 0.5)"
 
 def search_sql(
     *, terms: SearchTerms, instance_id: int, limit: int, window: int, peer_id: int | None
-) -> tuple[str, list[object]]:
+) -> tuple[str, list[str | int]]:
     """The query behind search_messages(): rows of (message id, rank, text), best first.
 
     CROSS JOIN fixes the join order: the full-text match drives, each match is looked up by
@@ -43,7 +43,7 @@ def search_sql(
         )
         SELECT id, -score, text FROM candidates ORDER BY score, id DESC LIMIT %s
     """  # noqa: S608 - only constants are formatted in; every value is a parameter
-    params: list[object] = [match, instance_id]
+    params: list[str | int] = [match, instance_id]
     if peer_id is not None:
         params.append(peer_id)
     params += [window, limit]

@@ -13,17 +13,16 @@ from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
-from django.db.models import Max, Min
 from django.utils import timezone
 
-from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog, Message, TelegramLease
-from sessions_app.selectors_archive import progress_event
+from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog, Message
+from sessions_app.selectors.archive import ArchiveProgress, archive_progress
 from sessions_app.services.audit import audit_record
+from sessions_app.services.errors import ActionRefused, InstanceBusy
 from sessions_app.services.events import event_broadcast
-from sessions_app.services.instances import instance_credentials
-from sessions_app.services.lease import lease_renew, telegram_lease
+from sessions_app.services.lease import lease_acquire, lease_hand_over, lease_renew, lease_wanted
+from sessions_app.services.operations import telegram_operation
 from sessions_app.telegram.archive import ArchiveConnection, ArchivedMessage, Chunk, HistoryReader, RemoteDialog
 from sessions_app.telegram.errors import FloodWait, TelegramError
 
@@ -31,71 +30,19 @@ logger = logging.getLogger(__name__)
 
 CHUNK = 100
 BEAT_SECONDS = 1.0
-ProgressListener = Callable[[dict[str, object]], None]
+ProgressListener = Callable[[ArchiveProgress], None]
 _MUTABLE_FIELDS = [
     "date", "edit_date", "sender_id", "sender_name", "text", "reply_to_id", "topic_id", "forward_from",
     "media_kind", "media_file_name", "media_size", "media_mime", "views", "grouped_id", "is_service", "action_type",
 ]  # fmt: skip
 
 
-class ArchiveRefused(TelegramError):
-    """A run cannot start; `message` says why."""
-
-
-def _lease_holder(run: ArchiveRun) -> str:
+def lease_holder_of(run: ArchiveRun) -> str:
     return f"archive-run-{run.pk}"
 
 
-def archive_mark_stale_runs(*, instance: ConnectorInstance) -> int:
-    """Runs whose worker died (no heartbeat) become "interrupted" and release their lease."""
-    # A run whose worker wrote no heartbeat for this long is taken as dead (killed worker).
-    cutoff = timezone.now() - timedelta(seconds=settings.ARCHIVE_STALE_SECONDS)
-    stale = ArchiveRun.objects.filter(
-        instance=instance, status__in=[ArchiveStatus.RUNNING, ArchiveStatus.FLOOD_WAIT], heartbeat_at__lt=cutoff
-    )
-    count = 0
-    for run in stale:
-        TelegramLease.objects.filter(session=instance.session, holder=_lease_holder(run)).delete()
-        run.status, run.finished_at = ArchiveStatus.INTERRUPTED, timezone.now()
-        run.error = (
-            "The worker stopped during this run (killed or restarted). The next run resumes from the last checkpoint."
-        )
-        run.save(update_fields=["status", "finished_at", "error"])
-        count += 1
-    return count
-
-
-def archive_run_start(
-    *,
-    instance: ConnectorInstance,
-    actor: AbstractBaseUser | None,
-    use_takeout: bool = False,
-    refresh_edits_days: int = 0,
-) -> ArchiveRun:
-    """Queue a run on the Django Tasks worker; refused while another run of the instance is active."""
-    from sessions_app.tasks import archive_instance
-
-    if not instance.session_string:
-        raise ArchiveRefused("This instance has no working session: log it in (or Verify its stored session) first.")
-    archive_mark_stale_runs(instance=instance)
-    with transaction.atomic():
-        active = ArchiveRun.objects.select_for_update().filter(
-            instance=instance, status__in=[ArchiveStatus.QUEUED, ArchiveStatus.RUNNING, ArchiveStatus.FLOOD_WAIT]
-        )
-        if active.exists():
-            raise ArchiveRefused(
-                "An archive run is already queued or running for this instance. Wait for it to finish."
-            )
-        run = ArchiveRun.objects.create(
-            instance=instance, started_by=actor, use_takeout=use_takeout, refresh_edits_days=refresh_edits_days
-        )
-        audit_record(
-            instance=instance, actor=actor, action="archive.start", detail={"run": run.pk, "takeout": use_takeout}
-        )
-    result = archive_instance.enqueue(run.pk)
-    ArchiveRun.objects.filter(pk=run.pk).update(task_id=str(result.id))
-    run.task_id = str(result.id)
-    return run
+class _HandOver(Exception):
+    """Someone waits for the instance's connection: stop reading, hand it over, resume from the checkpoint."""
 
 
 class _Progress:
@@ -112,11 +59,15 @@ class _Progress:
         return round(self.run.messages_saved / busy, 1) if busy > 0 else 0.0
 
     def publish(self, dialog: Dialog | None = None, *, flood_seconds: int = 0) -> None:
-        run = self.run
-        data = progress_event(run, dialog, rate=self.rate(), flood_wait_seconds=flood_seconds)
-        event_broadcast(session=run.instance.session, kind="archive", data=data)
+        """Tell the group and the listener where the run is.
+
+        The run itself carries its current dialog and the end of a flood wait; `dialog` and
+        `flood_seconds` are ignored and can go from the callers.
+        """
+        progress = archive_progress(self.run, rate=self.rate())
+        event_broadcast(session=self.run.instance.session, kind="archive", data=progress.as_event())
         if self.listener is not None:
-            self.listener(data)
+            self.listener(progress)
 
 
 def _dialog_row(instance: ConnectorInstance, remote: RemoteDialog) -> Dialog:
@@ -197,6 +148,7 @@ class _Runner:
         self.connection = connection
         self.progress = progress
         self._last_beat = 0.0
+        self.handovers = 0
 
     def _save(
         self, dialog: Dialog, chunk: Chunk, *, backward: bool, messages: list[ArchivedMessage] | None = None
@@ -209,6 +161,30 @@ class _Runner:
         )
         self.run.messages_saved += added
         self._beat(dialog)
+        if lease_wanted(session=self.run.instance.session, holder=lease_holder_of(self.run)):
+            raise _HandOver()
+
+    def _hand_over(self, reader: HistoryReader | None) -> None:
+        """Let a waiting interactive action have the connection, then take it back and carry on.
+
+        The chunk just saved is the checkpoint: the caller restarts its pass from there.
+        """
+        if reader is not None:
+            reader.close()
+        session, holder = self.run.instance.session, lease_holder_of(self.run)
+        started = time.monotonic()
+        self.connection.disconnect()
+        lease_hand_over(session=session, holder=holder)
+        while True:
+            try:
+                lease_acquire(session=session, holder=holder, purpose="archive", wait=BEAT_SECONDS, ask_handover=False)
+                break
+            except InstanceBusy:
+                self._beat(self.run.current_dialog, force=True)  # still alive: not a stale run
+        self.handovers += 1
+        self.progress.waited += time.monotonic() - started
+        logger.info("archive run %s handed its connection over for %.1f s", self.run.pk, time.monotonic() - started)
+        self.connection.reconnect()
 
     def _beat(self, dialog: Dialog | None, *, force: bool = False) -> None:
         """Heartbeat, lease renewal and progress: at most once a second (the checkpoints are per chunk)."""
@@ -220,7 +196,7 @@ class _Runner:
         ArchiveRun.objects.filter(pk=self.run.pk).update(
             messages_saved=self.run.messages_saved, heartbeat_at=self.run.heartbeat_at
         )
-        lease_renew(session=self.run.instance.session, holder=_lease_holder(self.run))
+        lease_renew(session=self.run.instance.session, holder=lease_holder_of(self.run))
         self.progress.publish(dialog)
 
     def _set_status(self, status: str, **fields: object) -> None:
@@ -230,13 +206,13 @@ class _Runner:
         self.run.heartbeat_at = timezone.now()
         self.run.save(update_fields=["status", "heartbeat_at", *fields])
 
-    def _sleep_flood(self, error: FloodWait, dialog: Dialog) -> None:
+    def _sleep_flood(self, error: FloodWait, dialog: Dialog | None) -> None:
         until = timezone.now() + timedelta(seconds=error.seconds)
         self._set_status(ArchiveStatus.FLOOD_WAIT, flood_wait_until=until, flood_waits=self.run.flood_waits + 1)
         self.progress.publish(dialog, flood_seconds=error.seconds)
         lease_renew(
             session=self.run.instance.session,
-            holder=_lease_holder(self.run),
+            holder=lease_holder_of(self.run),
             seconds=error.seconds + settings.TELEGRAM_LEASE_SECONDS,
         )
         started = time.monotonic()
@@ -254,7 +230,11 @@ class _Runner:
                 reader = self.connection.history(remote, min_id=dialog.newest_archived_id, reverse=True)
             while True:
                 chunk = reader.next_chunk(CHUNK)
-                self._save(dialog, chunk, backward=backward)
+                try:
+                    self._save(dialog, chunk, backward=backward)
+                except _HandOver:
+                    self._hand_over(reader)
+                    break  # restart this pass from the checkpoint just saved
                 if chunk.error is not None:
                     if isinstance(chunk.error, FloodWait):
                         self._sleep_flood(chunk.error, dialog)
@@ -269,7 +249,12 @@ class _Runner:
         while True:
             chunk = reader.next_chunk(CHUNK)
             recent = [m for m in chunk.messages if m.date >= cutoff]
-            self._save(dialog, chunk, backward=False, messages=recent)
+            try:
+                self._save(dialog, chunk, backward=False, messages=recent)
+            except _HandOver:
+                self._hand_over(reader)
+                reader = self.connection.history(remote, offset_id=min((m.message_id for m in recent), default=0))
+                continue
             if chunk.error is not None:
                 if isinstance(chunk.error, FloodWait):
                     self._sleep_flood(chunk.error, dialog)
@@ -320,21 +305,17 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
     run.status, run.started_at, run.heartbeat_at = ArchiveStatus.RUNNING, timezone.now(), timezone.now()
     run.save(update_fields=["status", "started_at", "heartbeat_at"])
     try:
-        with telegram_lease(session=instance.session, purpose="archive", holder=_lease_holder(run)):
+        with telegram_operation(
+            instance=instance, actor=run.started_by, action="archive.run", holder=lease_holder_of(run)
+        ) as op:
             with ArchiveConnection(
-                session=instance.session_string, api=instance_credentials(instance), use_takeout=run.use_takeout
+                session=op.session, api=op.api, label=op.label, use_takeout=run.use_takeout
             ) as connection:
                 _Runner(run, connection, progress).all_dialogs()
-    except TelegramError as error:
+    except (TelegramError, ActionRefused) as error:
+        # telegram_operation has audited why; the run ends with the sentence, what it saved stays.
         run.status, run.error, run.finished_at = ArchiveStatus.FAILED, error.message, timezone.now()
         run.save(update_fields=["status", "error", "finished_at", "messages_saved"])
-        audit_record(
-            instance=instance,
-            actor=run.started_by,
-            action="archive.run",
-            outcome="failed",
-            detail={"run": run.pk, "error": type(error).__name__},
-        )
         progress.publish()
         return run
     run.status, run.finished_at, run.flood_wait_until = ArchiveStatus.DONE, timezone.now(), None
@@ -347,31 +328,3 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
     )
     progress.publish()
     return run
-
-
-def archive_run_foreground(
-    *,
-    instance: ConnectorInstance,
-    actor: AbstractBaseUser | None = None,
-    use_takeout: bool = False,
-    refresh_edits_days: int = 0,
-    listener: ProgressListener | None = None,
-) -> ArchiveRun:
-    """`manage.py archive`: the same run, executed here instead of on the worker."""
-    if not instance.session_string:
-        raise ArchiveRefused("This instance has no working session: log it in (or Verify its stored session) first.")
-    archive_mark_stale_runs(instance=instance)
-    if ArchiveRun.objects.filter(
-        instance=instance, status__in=[ArchiveStatus.QUEUED, ArchiveStatus.RUNNING, ArchiveStatus.FLOOD_WAIT]
-    ).exists():
-        raise ArchiveRefused("An archive run is already queued or running for this instance. Wait for it to finish.")
-    run = ArchiveRun.objects.create(
-        instance=instance, started_by=actor, use_takeout=use_takeout, refresh_edits_days=refresh_edits_days
-    )
-    audit_record(instance=instance, actor=actor, action="archive.start", detail={"run": run.pk, "foreground": True})
-    return archive_run_execute(run_id=run.pk, listener=listener)
-
-
-def archive_summary(*, instance: ConnectorInstance) -> dict[str, object]:
-    stats = Message.objects.filter(instance=instance).aggregate(first=Min("date"), last=Max("date"))
-    return {"dialogs": Dialog.objects.filter(instance=instance).count(), **stats}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.contrib.auth.models import User
 
 from sessions_app.models import AuditEvent, ConnectorInstance
 
@@ -10,7 +10,7 @@ from sessions_app.models import AuditEvent, ConnectorInstance
 def audit_record(
     *,
     instance: ConnectorInstance | None,
-    actor: AbstractBaseUser | AnonymousUser | None,
+    actor: User | None,
     action: str,
     outcome: str = "ok",
     detail: dict[str, Any] | None = None,
@@ -19,7 +19,7 @@ def audit_record(
     return AuditEvent.objects.create(
         instance=instance,
         session=instance.session if instance is not None else "",
-        actor=actor if actor is not None and actor.is_authenticated else None,
+        actor=actor,
         action=action,
         outcome=outcome,
         detail=detail or {},

@@ -7,6 +7,7 @@ from typing import Any
 
 from asgiref.sync import async_to_sync
 from channels.layers import get_channel_layer
+from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
@@ -16,12 +17,20 @@ def instance_group(session: str) -> str:
 
 
 def event_broadcast(*, session: str, kind: str, data: dict[str, Any]) -> None:
-    """Fire-and-forget: a page that misses an event still shows the truth on refresh."""
+    """Send once the surrounding transaction commits (at once outside one).
+
+    So a page is never told about a change that then rolls back. Fire-and-forget: a page that
+    misses an event still shows the truth on refresh.
+    """
+    message = {"type": "instance.event", "kind": kind, "data": data}
+    transaction.on_commit(lambda: _group_send(session, message))
+
+
+def _group_send(session: str, message: dict[str, Any]) -> None:
     layer = get_channel_layer()
     if layer is None:
         return
-    message = {"type": "instance.event", "kind": kind, "data": data}
     try:
         async_to_sync(layer.group_send)(instance_group(session), message)
     except Exception as exc:  # noqa: BLE001 - a down channel layer must not fail the action that succeeded
-        logger.warning("could not broadcast %s for %s: %s", kind, session, type(exc).__name__)
+        logger.warning("could not broadcast %s for %s: %s", message["kind"], session, type(exc).__name__)

@@ -1,17 +1,18 @@
 from __future__ import annotations
 
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 
 from sessions_app.models import ConnectorInstance, InstanceStatus, Membership, Role
 from sessions_app.services.audit import audit_record
 from sessions_app.services.events import event_broadcast
-from sessions_app.telegram.client import Account, ApiCredentials, default_credentials
+from sessions_app.telegram.account import Account
+from sessions_app.telegram.client import ApiCredentials, default_credentials
 
 
 @transaction.atomic
 def instance_create(
-    *, actor: AbstractBaseUser, session: str, name: str, api_id: int | None = None, api_hash: str = ""
+    *, actor: User, session: str, name: str, api_id: int | None = None, api_hash: str = ""
 ) -> ConnectorInstance:
     instance = ConnectorInstance(session=session, name=name, api_id=api_id, api_hash=api_hash, created_by=actor)
     instance.full_clean()
@@ -45,7 +46,7 @@ def instance_set_status(
     *,
     instance: ConnectorInstance,
     status: str,
-    actor: AbstractBaseUser | None,
+    actor: User | None,
     error: str = "",
     fields: tuple[str, ...] = (),
 ) -> ConnectorInstance:

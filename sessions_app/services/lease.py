@@ -1,4 +1,9 @@
-"""One live Telegram connection per SESSION, across processes and machines (DESIGN decision 2)."""
+"""One live Telegram connection per instance, across processes and machines (DESIGN decision 2).
+
+A lease is a DB row with an expiry. Interactive actions wait a few seconds for it; while they
+wait they mark the row as wanted, and a long holder (an archive run) that sees the mark between
+chunks hands the connection over, waits for the action to finish and carries on.
+"""
 
 from __future__ import annotations
 
@@ -13,9 +18,9 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sessions_app.models import TelegramLease
-from sessions_app.telegram.errors import SessionBusy
+from sessions_app.services.errors import InstanceBusy
 
-_POLL_SECONDS = 0.1
+_POLL_SECONDS = 0.05
 
 
 def _try_acquire(*, session: str, holder: str, purpose: str, seconds: int) -> bool:
@@ -42,18 +47,44 @@ def lease_renew(*, session: str, holder: str, seconds: int | None = None) -> boo
     )
 
 
-@contextmanager
-def telegram_lease(*, session: str, purpose: str, wait: float | None = None, holder: str = "") -> Iterator[str]:
-    """Hold the SESSION's lease around a Telegram operation; SessionBusy if another holder keeps it."""
-    holder = holder or uuid.uuid4().hex
-    wait = settings.TELEGRAM_LEASE_WAIT_SECONDS if wait is None else wait
+def lease_wanted(*, session: str, holder: str) -> bool:
+    """Whether someone is waiting for the lease `holder` keeps (a long holder then hands it over)."""
+    return TelegramLease.objects.filter(session=session, holder=holder, wanted_at__isnull=False).exists()
+
+
+def lease_release(*, session: str, holder: str) -> None:
+    TelegramLease.objects.filter(session=session, holder=holder).delete()
+
+
+def lease_hand_over(*, session: str, holder: str, grace: float = 2.0) -> None:
+    """Release a wanted lease and wait (up to `grace` s) until the waiter has taken it, so it goes first."""
+    lease_release(session=session, holder=holder)
+    deadline = time.monotonic() + grace
+    while time.monotonic() < deadline and not TelegramLease.objects.filter(session=session).exists():
+        time.sleep(_POLL_SECONDS / 2)
+
+
+def lease_acquire(*, session: str, holder: str, purpose: str, wait: float, ask_handover: bool = True) -> None:
+    """Take the lease, waiting up to `wait` seconds (marking it wanted); InstanceBusy when it stays taken."""
     deadline = time.monotonic() + wait
     while not _try_acquire(session=session, holder=holder, purpose=purpose, seconds=settings.TELEGRAM_LEASE_SECONDS):
+        if ask_handover:
+            TelegramLease.objects.filter(session=session, wanted_at__isnull=True).exclude(holder=holder).update(
+                wanted_at=timezone.now()
+            )
         if time.monotonic() >= deadline:
-            raise SessionBusy()
-        # A DB row has no wake-up signal; poll briefly (the wait is bounded by TELEGRAM_LEASE_WAIT_SECONDS).
+            raise InstanceBusy()
+        # A DB row has no wake-up signal; poll briefly (bounded by `wait`).
         time.sleep(_POLL_SECONDS)
+
+
+@contextmanager
+def telegram_lease(*, session: str, purpose: str, wait: float | None = None, holder: str = "") -> Iterator[str]:
+    """Hold the instance's lease around a Telegram operation; InstanceBusy if another holder keeps it."""
+    holder = holder or uuid.uuid4().hex
+    wait = settings.TELEGRAM_LEASE_WAIT_SECONDS if wait is None else wait
+    lease_acquire(session=session, holder=holder, purpose=purpose, wait=wait)
     try:
         yield holder
     finally:
-        TelegramLease.objects.filter(session=session, holder=holder).delete()
+        lease_release(session=session, holder=holder)

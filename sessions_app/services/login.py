@@ -2,38 +2,45 @@
 
 Each step rebuilds a client from the pending session string, makes one Telegram call and stores
 the string again; phone_code_hash travels explicitly. Nothing lives in a process between steps.
+When the login succeeds, the same request mints the dashboard's own authorization from the new
+connector key (services.keys), with the 2FA password the person has just typed, if any.
 """
 
 from __future__ import annotations
 
+from contextlib import AbstractContextManager
 from datetime import timedelta
 
 from django.conf import settings
-from django.contrib.auth.models import AbstractBaseUser
+from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.crypto import fingerprint
 from sessions_app.models import ConnectorInstance, InstanceStatus, LoginStep, PendingLogin, SendCodeAttempt
+from sessions_app.selectors.instances import pending_login_for
 from sessions_app.services.audit import audit_record
-from sessions_app.services.instances import instance_credentials, instance_remember_account, instance_set_status
-from sessions_app.services.lease import telegram_lease
+from sessions_app.services.errors import LoginRefused
+from sessions_app.services.instances import instance_remember_account, instance_set_status
+from sessions_app.services.keys import (
+    dashboard_key_mint_after_login,
+    instance_adopt_key,
+    key_fingerprint,
+    key_retire,
+)
+from sessions_app.services.operations import Actor, Operation, telegram_operation
 from sessions_app.services.sessions import session_save_after_login
-from sessions_app.telegram import client as telegram
-from sessions_app.telegram.errors import FloodWait, PasswordNeeded, TelegramError, format_seconds
+from sessions_app.telegram import login as telegram
+from sessions_app.telegram.account import Account
+from sessions_app.telegram.client import KeyRole
+from sessions_app.telegram.errors import FloodWait, PasswordNeeded, format_seconds, seconds_left
 
-
-class LoginRefused(TelegramError):
-    """Refused before reaching Telegram (throttle, flood wait still running, no pending step)."""
-
-
-def _pending(instance: ConnectorInstance) -> PendingLogin | None:
-    return PendingLogin.objects.filter(instance=instance).first()
+__all__ = ["LoginRefused"]
 
 
 def _check_not_flood_waiting(instance: ConnectorInstance) -> None:
-    if instance.flood_wait_until and instance.flood_wait_until > timezone.now():
-        left = int((instance.flood_wait_until - timezone.now()).total_seconds()) + 1
+    left = seconds_left(instance.flood_wait_until)
+    if left:
         raise LoginRefused(
             f"Telegram asked us to wait before sending another code: {format_seconds(left)} left. "
             "The button works again once the wait is over."
@@ -50,8 +57,7 @@ def _check_send_code_rate(instance: ConnectorInstance, phone_fp: str) -> None:
     ):
         times = list(queryset.order_by("created_at").values_list("created_at", flat=True)[:count])
         if len(times) >= count:
-            free_at = times[0] + timedelta(seconds=seconds)
-            left = max(int((free_at - timezone.now()).total_seconds()) + 1, 1)
+            left = max(seconds_left(times[0] + timedelta(seconds=seconds)), 1)
             raise LoginRefused(
                 f"{count} codes were already requested for {scope} in the last {format_seconds(seconds)}. "
                 f"To keep Telegram from blocking the number for a day, wait {format_seconds(left)} before asking again."
@@ -63,36 +69,28 @@ def _remember_flood(instance: ConnectorInstance, error: FloodWait) -> None:
     instance.save(update_fields=["flood_wait_until", "updated_at"])
 
 
-def login_send_code(*, instance: ConnectorInstance, actor: AbstractBaseUser, phone: str) -> PendingLogin:
+def _login_operation(
+    instance: ConnectorInstance, actor: Actor, action: str, session: str
+) -> AbstractContextManager[Operation]:
+    """A login step runs on the pending key, which becomes the connector's: labelled as the connector."""
+    return telegram_operation(
+        instance=instance, actor=actor, action=action, role=KeyRole.CONNECTOR, session=session, marks_dead=False
+    )
+
+
+def login_send_code(*, instance: ConnectorInstance, actor: User, phone: str) -> PendingLogin:
     """auth.sendCode for `phone` and keep the pending state (encrypted) for the code step."""
     _check_not_flood_waiting(instance)
     phone_fp = fingerprint(phone)
     _check_send_code_rate(instance, phone_fp)
-    pending = _pending(instance)
-    if pending is not None:
+    if pending_login_for(instance) is not None:
         raise LoginRefused("A login is already in progress for this instance. Enter the code, or cancel it first.")
     SendCodeAttempt.objects.create(instance=instance, phone_fingerprint=phone_fp)
     try:
-        with telegram_lease(session=instance.session, purpose="login"):
-            sent = telegram.send_code(session="", phone=phone, api=instance_credentials(instance))
+        with _login_operation(instance, actor, "login.send_code", "") as op:
+            sent = telegram.send_code(session=op.session, phone=phone, api=op.api, label=op.label)
     except FloodWait as exc:
         _remember_flood(instance, exc)
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="login.send_code",
-            outcome="flood_wait",
-            detail={"seconds": exc.seconds},
-        )
-        raise
-    except TelegramError as exc:
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="login.send_code",
-            outcome="refused",
-            detail={"error": type(exc).__name__},
-        )
         raise
     with transaction.atomic():
         pending = PendingLogin.objects.create(
@@ -114,38 +112,23 @@ def login_send_code(*, instance: ConnectorInstance, actor: AbstractBaseUser, pho
     return pending
 
 
-def login_resend_code(*, instance: ConnectorInstance, actor: AbstractBaseUser) -> PendingLogin:
+def login_resend_code(*, instance: ConnectorInstance, actor: User) -> PendingLogin:
     pending = _require_pending(instance, LoginStep.CODE)
     _check_not_flood_waiting(instance)
     phone_fp = fingerprint(pending.phone)
     _check_send_code_rate(instance, phone_fp)
     SendCodeAttempt.objects.create(instance=instance, phone_fingerprint=phone_fp)
     try:
-        with telegram_lease(session=instance.session, purpose="login"):
+        with _login_operation(instance, actor, "login.resend_code", pending.session_string) as op:
             sent = telegram.resend_code(
-                session=pending.session_string,
+                session=op.session,
                 phone=pending.phone,
                 phone_code_hash=pending.phone_code_hash,
-                api=instance_credentials(instance),
+                api=op.api,
+                label=op.label,
             )
     except FloodWait as exc:
         _remember_flood(instance, exc)
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="login.resend_code",
-            outcome="flood_wait",
-            detail={"seconds": exc.seconds},
-        )
-        raise
-    except TelegramError as exc:
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="login.resend_code",
-            outcome="refused",
-            detail={"error": type(exc).__name__},
-        )
         raise
     pending.session_string = sent.session
     pending.phone_code_hash = sent.phone_code_hash
@@ -157,7 +140,7 @@ def login_resend_code(*, instance: ConnectorInstance, actor: AbstractBaseUser) -
 
 
 def _require_pending(instance: ConnectorInstance, step: str) -> PendingLogin:
-    pending = _pending(instance)
+    pending = pending_login_for(instance)
     if pending is None:
         raise LoginRefused(
             "There is no login in progress for this instance (it was finished or cancelled). Start again with the phone number."
@@ -167,58 +150,52 @@ def _require_pending(instance: ConnectorInstance, step: str) -> PendingLogin:
     return pending
 
 
-def login_submit_code(*, instance: ConnectorInstance, actor: AbstractBaseUser, code: str) -> ConnectorInstance:
+def _to_password_step(
+    *, instance: ConnectorInstance, actor: Actor, pending: PendingLogin, needed: PasswordNeeded, action: str
+) -> None:
+    with transaction.atomic():
+        pending.step = LoginStep.PASSWORD
+        pending.session_string = needed.session
+        pending.password_hint = needed.hint[:200]
+        pending.qr_url = ""
+        pending.save()
+        instance_set_status(instance=instance, status=InstanceStatus.PASSWORD_NEEDED, actor=actor)
+        audit_record(instance=instance, actor=actor, action=action, outcome="password_needed")
+
+
+def login_submit_code(*, instance: ConnectorInstance, actor: User, code: str) -> ConnectorInstance:
     """auth.signIn with the code; moves to the password step when the account has 2FA."""
     pending = _require_pending(instance, LoginStep.CODE)
     try:
-        with telegram_lease(session=instance.session, purpose="login"):
+        with _login_operation(instance, actor, "login.code", pending.session_string) as op:
             signed_in = telegram.sign_in_code(
-                session=pending.session_string,
+                session=op.session,
                 phone=pending.phone,
                 code=code,
                 phone_code_hash=pending.phone_code_hash,
-                api=instance_credentials(instance),
+                api=op.api,
+                label=op.label,
             )
     except PasswordNeeded as needed:
-        with transaction.atomic():
-            pending.step = LoginStep.PASSWORD
-            pending.session_string = needed.session
-            pending.password_hint = needed.hint[:200]
-            pending.save()
-            instance_set_status(instance=instance, status=InstanceStatus.PASSWORD_NEEDED, actor=actor)
-            audit_record(instance=instance, actor=actor, action="login.code", outcome="password_needed")
+        _to_password_step(instance=instance, actor=actor, pending=pending, needed=needed, action="login.code")
         return instance
-    except TelegramError as exc:
-        audit_record(
-            instance=instance, actor=actor, action="login.code", outcome="refused", detail={"error": type(exc).__name__}
-        )
-        raise
     return _login_complete(instance=instance, actor=actor, signed_in=signed_in, method="code")
 
 
-def login_submit_password(*, instance: ConnectorInstance, actor: AbstractBaseUser, password: str) -> ConnectorInstance:
-    """The 2FA step: Telethon's SRP check; the password itself is never stored or logged."""
+def login_submit_password(*, instance: ConnectorInstance, actor: User, password: str) -> ConnectorInstance:
+    """The 2FA step: Telethon's SRP check; the password is never stored or logged.
+
+    It is used once more in this request, to mint the dashboard's own authorization.
+    """
     pending = _require_pending(instance, LoginStep.PASSWORD)
-    try:
-        with telegram_lease(session=instance.session, purpose="login"):
-            signed_in = telegram.sign_in_password(
-                session=pending.session_string, password=password, api=instance_credentials(instance)
-            )
-    except TelegramError as exc:
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="login.password",
-            outcome="refused",
-            detail={"error": type(exc).__name__},
-        )
-        raise
-    return _login_complete(instance=instance, actor=actor, signed_in=signed_in, method="password")
+    with _login_operation(instance, actor, "login.password", pending.session_string) as op:
+        signed_in = telegram.sign_in_password(session=op.session, password=password, api=op.api, label=op.label)
+    return _login_complete(instance=instance, actor=actor, signed_in=signed_in, method="password", password=password)
 
 
-def login_cancel(*, instance: ConnectorInstance, actor: AbstractBaseUser) -> ConnectorInstance:
+def login_cancel(*, instance: ConnectorInstance, actor: User) -> ConnectorInstance:
     """Drop the pending state; the instance goes back to what it was before the login started."""
-    pending = _pending(instance)
+    pending = pending_login_for(instance)
     if pending is None:
         return instance
     with transaction.atomic():
@@ -230,27 +207,39 @@ def login_cancel(*, instance: ConnectorInstance, actor: AbstractBaseUser) -> Con
 
 
 def _login_complete(
-    *, instance: ConnectorInstance, actor: AbstractBaseUser, signed_in: telegram.SignedIn, method: str
+    *,
+    instance: ConnectorInstance,
+    actor: Actor,
+    signed_in: telegram.SignedIn,
+    method: str,
+    password: str | None = None,
 ) -> ConnectorInstance:
+    """Keep the new connector key, write the object, mint the dashboard's key, retire the keys replaced."""
+    old_connector = instance.session_string
     with transaction.atomic():
         PendingLogin.objects.filter(instance=instance).delete()
         instance_adopt_session(
             instance=instance, actor=actor, session_string=signed_in.session, account=signed_in.account, method=method
         )
     session_save_after_login(instance=instance, actor=actor)
+    dashboard_key_mint_after_login(instance=instance, actor=actor, password=password)
+    if old_connector and old_connector != signed_in.session:
+        key_retire(instance=instance, actor=actor, old=old_connector, role=KeyRole.CONNECTOR)
     return instance
 
 
 def instance_adopt_session(
     *,
     instance: ConnectorInstance,
-    actor: AbstractBaseUser | None,
+    actor: Actor,
     session_string: str,
-    account: telegram.Account,
+    account: Account,
     method: str,
 ) -> ConnectorInstance:
     """Keep a working session (encrypted) and who it belongs to; the instance becomes active."""
     instance.session_string = session_string
+    instance.connector_key_fingerprint = key_fingerprint(session_string)
+    instance.connector_authorization_hash = None
     account_fields = instance_remember_account(instance, account)
     if account.phone:
         instance.phone = "+" + account.phone.lstrip("+")
@@ -259,65 +248,57 @@ def instance_adopt_session(
         instance=instance,
         status=InstanceStatus.ACTIVE,
         actor=actor,
-        fields=("session_string", *account_fields, "phone", "flood_wait_until"),
+        fields=(
+            "session_string",
+            "connector_key_fingerprint",
+            "connector_authorization_hash",
+            *account_fields,
+            "phone",
+            "flood_wait_until",
+        ),
     )
     audit_record(instance=instance, actor=actor, action=f"login.{method}", detail={"telegram_user_id": account.user_id})
     return instance
 
 
-def session_import(*, instance: ConnectorInstance, actor: AbstractBaseUser, session_string: str) -> ConnectorInstance:
-    """Adopt a session string made elsewhere, only after get_me with it succeeds."""
-    try:
-        with telegram_lease(session=instance.session, purpose="import"):
-            account = telegram.get_me(session=session_string, api=instance_credentials(instance))
-    except TelegramError as exc:
+def session_import(*, instance: ConnectorInstance, actor: User, session_string: str) -> ConnectorInstance:
+    """Adopt a session string made elsewhere: refused when another instance holds its key, else one
+    short connection mints the dashboard's key with it (and proves it works)."""
+    instance_adopt_key(
+        instance=instance, actor=actor, session_string=session_string, action="session.import", user=actor
+    )
+    with transaction.atomic():
+        PendingLogin.objects.filter(instance=instance).delete()
+        instance.flood_wait_until = None
+        instance_set_status(instance=instance, status=InstanceStatus.ACTIVE, actor=actor, fields=("flood_wait_until",))
         audit_record(
             instance=instance,
             actor=actor,
-            action="session.import",
-            outcome="refused",
-            detail={"error": type(exc).__name__},
-        )
-        raise
-    with transaction.atomic():
-        PendingLogin.objects.filter(instance=instance).delete()
-        instance_adopt_session(
-            instance=instance, actor=actor, session_string=session_string, account=account, method="import"
+            action="login.import",
+            detail={"telegram_user_id": instance.telegram_user_id},
         )
     session_save_after_login(instance=instance, actor=actor)
     return instance
 
 
-def login_qr_poll(*, instance: ConnectorInstance, actor: AbstractBaseUser) -> PendingLogin | None:
+def login_qr_poll(*, instance: ConnectorInstance, actor: User) -> PendingLogin | None:
     """Start or check a QR login: returns the pending state, or None once the instance is logged in.
 
     Each call is one auth.exportLoginToken on a fresh client, like every other login step.
     """
-    pending = _pending(instance)
+    pending = pending_login_for(instance)
+    if pending is not None and pending.step == LoginStep.PASSWORD:
+        return pending  # scanned; the password step comes next (another tab may still be polling)
     if pending is not None and pending.step != LoginStep.QR:
         raise LoginRefused("A login with the phone number is in progress for this instance. Finish or cancel it first.")
     try:
-        with telegram_lease(session=instance.session, purpose="login"):
-            result = telegram.qr_poll(
-                session=pending.session_string if pending else "", api=instance_credentials(instance)
-            )
+        with _login_operation(instance, actor, "login.qr", pending.session_string if pending else "") as op:
+            result = telegram.qr_poll(session=op.session, api=op.api, label=op.label)
     except PasswordNeeded as needed:
-        with transaction.atomic():
-            pending.step, pending.session_string, pending.password_hint = (
-                LoginStep.PASSWORD,
-                needed.session,
-                needed.hint[:200],
-            )
-            pending.qr_url = ""
-            pending.save()
-            instance_set_status(instance=instance, status=InstanceStatus.PASSWORD_NEEDED, actor=actor)
-            audit_record(instance=instance, actor=actor, action="login.qr", outcome="password_needed")
+        if pending is None:
+            pending = PendingLogin(instance=instance, previous_status=instance.status, started_by=actor)
+        _to_password_step(instance=instance, actor=actor, pending=pending, needed=needed, action="login.qr")
         return pending
-    except TelegramError as exc:
-        audit_record(
-            instance=instance, actor=actor, action="login.qr", outcome="refused", detail={"error": type(exc).__name__}
-        )
-        raise
     if isinstance(result, telegram.SignedIn):
         _login_complete(instance=instance, actor=actor, signed_in=result, method="qr")
         return None

@@ -3,30 +3,35 @@
 The S3 object telegram/{SESSION}/session.txt is the product's main output: connectors load it at
 start-up. Every write is conditional on the ETag we last saw, so a concurrent writer is never
 overwritten silently; a store that is down never loses the session (it stays encrypted in the DB
-with status "unsaved" until Save succeeds).
+with status "unsaved" until Save succeeds). Verify checks the connector's authorization through
+the dashboard's own key and never connects with a key a connector may be holding, except once to
+adopt a key the dashboard did not create.
 """
 
 from __future__ import annotations
 
+import datetime
 from dataclasses import dataclass
 
-from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
 
 from sessions_app.models import ConnectorInstance, InstanceStatus
 from sessions_app.services.audit import audit_record
-from sessions_app.services.instances import instance_credentials, instance_remember_account, instance_set_status
-from sessions_app.services.lease import telegram_lease
+from sessions_app.services.errors import ActionRefused, NoDashboardKey, NothingToSave
+from sessions_app.services.instances import instance_set_status
+from sessions_app.services.keys import instance_adopt_key, key_fingerprint, key_retire
+from sessions_app.services.operations import Actor, DashboardKeyLost, telegram_operation
 from sessions_app.storage import LoadedSession, ObjectInfo, StoreConflict, StoreError, get_session_storage
-from sessions_app.telegram import client as telegram
-from sessions_app.telegram.errors import NotAuthorized, SessionRevoked, TelegramError
+from sessions_app.telegram.account import Authorization, list_authorizations, log_out, terminate_authorization
+from sessions_app.telegram.client import KeyRole
+from sessions_app.telegram.errors import NotAuthorized, SessionMalformed, SessionRevoked, TelegramError
 
 _OBJECT_FIELDS = ("object_etag", "object_size", "object_last_modified", "object_version_id", "object_encryption")
-
-
-class NothingToSave(TelegramError):
-    default_message = "This instance has no session to save yet. Log it in first."
+CONNECTOR_NOT_LISTED = (
+    "The connector's authorization is no longer among the account's active sessions "
+    "(logged out, terminated from another device, or expired). Log in again."
+)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,8 @@ class RevokeIncomplete(Exception):
         self.outcome = outcome
 
 
-def _remember_object(instance: ConnectorInstance, info: ObjectInfo | None) -> tuple[str, ...]:
+def object_remember(instance: ConnectorInstance, info: ObjectInfo | None) -> tuple[str, ...]:
+    """The stored object as the dashboard last saw it (the next conditional write's ETag); returns the fields to save."""
     instance.session_object.name = info.key if info else ""
     instance.object_etag = info.etag if info else ""
     instance.object_size = info.size if info else None
@@ -54,40 +60,45 @@ def _remember_object(instance: ConnectorInstance, info: ObjectInfo | None) -> tu
     return ("session_object", *_OBJECT_FIELDS)
 
 
-@transaction.atomic
-def _adopt_stored(
-    *,
-    instance: ConnectorInstance,
-    actor: AbstractBaseUser | None,
-    loaded: LoadedSession,
-    account: telegram.Account,
-    action: str,
-) -> None:
-    """The stored object's session works (get_me succeeded): it becomes the instance's session."""
-    instance.session_string = loaded.content
-    fields = (*instance_remember_account(instance, account), *_remember_object(instance, loaded.info))
-    instance.verified_at, instance.verify_result = timezone.now(), "alive"
-    instance_set_status(
-        instance=instance,
-        status=InstanceStatus.ACTIVE,
-        actor=actor,
-        fields=(*fields, "session_string", "verified_at", "verify_result"),
-    )
-    audit_record(
-        instance=instance,
-        actor=actor,
-        action=action,
-        detail={
-            "result": "alive",
-            "etag": loaded.info.etag if loaded.info else "",
-            "telegram_user_id": account.user_id,
-        },
-    )
+def _same_key(a: str, b: str) -> bool:
+    if not a or not b:
+        return False
+    if a == b:
+        return True
+    try:
+        return key_fingerprint(a) == key_fingerprint(b)
+    except SessionMalformed:
+        return False
 
 
-def session_save(
-    *, instance: ConnectorInstance, actor: AbstractBaseUser | None, overwrite_etag: str | None = None
-) -> ObjectInfo:
+def _adopt_stored(*, instance: ConnectorInstance, actor: Actor, loaded: LoadedSession, action: str) -> None:
+    """The stored object holds a key the dashboard did not create: adopt it (one short connection)."""
+    _, account = instance_adopt_key(
+        instance=instance, actor=actor, session_string=loaded.content, action=action, user=actor, marks_dead=True
+    )
+    with transaction.atomic():
+        fields = object_remember(instance, loaded.info)
+        instance.verified_at, instance.verify_result = timezone.now(), "alive"
+        instance_set_status(
+            instance=instance,
+            status=InstanceStatus.ACTIVE,
+            actor=actor,
+            fields=(*fields, "verified_at", "verify_result"),
+        )
+        audit_record(
+            instance=instance,
+            actor=actor,
+            action=action,
+            detail={
+                "result": "alive",
+                "adopted": True,
+                "etag": loaded.info.etag if loaded.info else "",
+                "telegram_user_id": account.user_id,
+            },
+        )
+
+
+def session_save(*, instance: ConnectorInstance, actor: Actor, overwrite_etag: str | None = None) -> ObjectInfo:
     """Write the instance's session to the store, conditional on the last ETag we saw.
 
     StoreConflict when someone else wrote the object (the caller offers the explicit choice);
@@ -100,7 +111,7 @@ def session_save(
     expected = overwrite_etag or instance.object_etag or None
     try:
         try:
-            info = store.save(instance.session, instance.session_string, expected_etag=expected)
+            info: ObjectInfo = store.save(instance.session, instance.session_string, expected_etag=expected)
         except StoreConflict as conflict:
             current = conflict.current
             if overwrite_etag is None and current is not None and current.size == 0:
@@ -125,7 +136,7 @@ def session_save(
             instance=instance, actor=actor, action="session.save", outcome="failed", detail={"reason": error.reason}
         )
         raise
-    fields = _remember_object(instance, info)
+    fields = object_remember(instance, info)
     instance.saved_at = timezone.now()
     instance_set_status(instance=instance, status=InstanceStatus.ACTIVE, actor=actor, fields=(*fields, "saved_at"))
     audit_record(
@@ -137,7 +148,7 @@ def session_save(
     return info
 
 
-def session_save_after_login(*, instance: ConnectorInstance, actor: AbstractBaseUser | None) -> str:
+def session_save_after_login(*, instance: ConnectorInstance, actor: Actor) -> str:
     """Persist right after sign-in, as the connector does; a failure leaves the instance "unsaved"."""
     try:
         session_save(instance=instance, actor=actor)
@@ -146,7 +157,7 @@ def session_save_after_login(*, instance: ConnectorInstance, actor: AbstractBase
     return ""
 
 
-def session_use_stored(*, instance: ConnectorInstance, actor: AbstractBaseUser | None) -> ConnectorInstance:
+def session_use_stored(*, instance: ConnectorInstance, actor: Actor) -> ConnectorInstance:
     """The explicit "use the stored one" choice: adopt the object's session after checking it works."""
     store = get_session_storage()
     loaded = store.load(instance.session)
@@ -154,17 +165,76 @@ def session_use_stored(*, instance: ConnectorInstance, actor: AbstractBaseUser |
         # Nothing to adopt: the stored object is empty, so ours can be written over it.
         session_save(instance=instance, actor=actor)
         return instance
-    with telegram_lease(session=instance.session, purpose="use_stored"):
-        account = telegram.get_me(session=loaded.content, api=instance_credentials(instance))
-    _adopt_stored(instance=instance, actor=actor, loaded=loaded, account=account, action="session.use_stored")
+    if _same_key(loaded.content, instance.session_string):
+        fields = object_remember(instance, loaded.info)
+        instance_set_status(instance=instance, status=InstanceStatus.ACTIVE, actor=actor, fields=fields)
+        audit_record(instance=instance, actor=actor, action="session.use_stored", detail={"result": "same key"})
+        return instance
+    _adopt_stored(instance=instance, actor=actor, loaded=loaded, action="session.use_stored")
     return instance
 
 
-def session_verify(*, instance: ConnectorInstance, actor: AbstractBaseUser | None) -> str:
-    """Load the object, connect, get_me. Returns "alive", "fresh", "expired" or "revoked".
+def _connector_listed(instance: ConnectorInstance, authorizations: list[Authorization]) -> Authorization | None:
+    """The connector's authorization among the dashboard's view of the account's sessions."""
+    for item in authorizations:
+        if item.hash == instance.connector_authorization_hash and not item.current:
+            return item
+    return None
 
-    An object written by a connector or generate_session becomes this instance's session here.
-    Store and Telegram failures raise (StoreError / TelegramError) and change nothing.
+
+@dataclass(frozen=True)
+class ConnectorSighting:
+    """The connector's authorization as the dashboard's own key sees it in account.getAuthorizations."""
+
+    alive: bool  # listed, or not known which one it is (instances whose connector hash was never learnt)
+    listed: Authorization | None
+
+
+def connector_sighting(
+    *, instance: ConnectorInstance, actor: Actor, action: str, lease_wait: float | None = None
+) -> ConnectorSighting:
+    """Is the connector's authorization still listed? Asked through the dashboard's key (Verify, health checks)."""
+    with telegram_operation(instance=instance, actor=actor, action=action, lease_wait=lease_wait) as op:
+        authorizations = list_authorizations(session=op.session, api=op.api, label=op.label)
+    listed = _connector_listed(instance, authorizations)
+    return ConnectorSighting(alive=listed is not None or instance.connector_authorization_hash is None, listed=listed)
+
+
+def _verify_known_key(
+    *, instance: ConnectorInstance, actor: Actor, loaded: LoadedSession, now: datetime.datetime
+) -> str:
+    """The object holds the connector key we know: ask Telegram through the dashboard's own key."""
+    sighting = connector_sighting(instance=instance, actor=actor, action="session.verify")
+    fields = object_remember(instance, loaded.info)
+    if not sighting.alive:
+        instance.verified_at, instance.verify_result = now, "revoked"
+        instance_set_status(
+            instance=instance,
+            status=InstanceStatus.REVOKED,
+            actor=actor,
+            error=CONNECTOR_NOT_LISTED,
+            fields=(*fields, "verified_at", "verify_result"),
+        )
+        audit_record(instance=instance, actor=actor, action="session.verify", detail={"result": "revoked"})
+        return "revoked"
+    instance.verified_at, instance.verify_result = now, "alive"
+    instance.connector_active_at = sighting.listed.date_active if sighting.listed is not None else None
+    instance_set_status(
+        instance=instance,
+        status=InstanceStatus.ACTIVE,
+        actor=actor,
+        fields=(*fields, "verified_at", "verify_result", "connector_active_at"),
+    )
+    audit_record(instance=instance, actor=actor, action="session.verify", detail={"result": "alive"})
+    return "alive"
+
+
+def session_verify(*, instance: ConnectorInstance, actor: Actor) -> str:
+    """Is the stored session alive? Returns "alive", "fresh", "expired" or "revoked".
+
+    A key we know is checked through the dashboard's own key (the connector's authorization is
+    still listed). An object written by a connector or generate_session is adopted: its key is
+    used once to mint the dashboard's key. Store and Telegram failures raise and change nothing.
     """
     store = get_session_storage()
     try:
@@ -176,48 +246,73 @@ def session_verify(*, instance: ConnectorInstance, actor: AbstractBaseUser | Non
         raise
     now = timezone.now()
     if loaded.is_fresh:
-        fields = _remember_object(instance, loaded.info)
+        fields = object_remember(instance, loaded.info)
         instance.verified_at, instance.verify_result = now, "fresh"
         status = InstanceStatus.UNSAVED if instance.session_string else InstanceStatus.NEW
         if instance.status in (InstanceStatus.REVOKED, InstanceStatus.EXPIRED) and not instance.session_string:
-            status = instance.status
+            status = InstanceStatus(instance.status)
         instance_set_status(
             instance=instance, status=status, actor=actor, fields=(*fields, "verified_at", "verify_result")
         )
         audit_record(instance=instance, actor=actor, action="session.verify", detail={"result": "fresh"})
         return "fresh"
+    if _same_key(loaded.content, instance.session_string):
+        if not instance.dashboard_session:
+            raise NoDashboardKey()
+        return _verify_known_key(instance=instance, actor=actor, loaded=loaded, now=now)
     try:
-        with telegram_lease(session=instance.session, purpose="verify"):
-            account = telegram.get_me(session=loaded.content, api=instance_credentials(instance))
+        _adopt_stored(instance=instance, actor=actor, loaded=loaded, action="session.verify")
     except (SessionRevoked, NotAuthorized) as dead:
-        result = "expired" if getattr(dead, "reason", "") == "expired" else "revoked"
-        fields = _remember_object(instance, loaded.info)
+        # telegram_operation has set the status; the object is remembered as what was checked.
+        result = "expired" if isinstance(dead, SessionRevoked) and dead.reason == "expired" else "revoked"
+        fields = object_remember(instance, loaded.info)
         instance.verified_at, instance.verify_result = now, result
-        status = InstanceStatus.EXPIRED if result == "expired" else InstanceStatus.REVOKED
-        instance_set_status(
-            instance=instance,
-            status=status,
-            actor=actor,
-            error=dead.message,
-            fields=(*fields, "verified_at", "verify_result"),
-        )
-        audit_record(instance=instance, actor=actor, action="session.verify", detail={"result": result})
+        instance.save(update_fields=[*fields, "verified_at", "verify_result", "updated_at"])
         return result
-    except TelegramError as error:
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="session.verify",
-            outcome="failed",
-            detail={"error": type(error).__name__},
-        )
-        raise
-    _adopt_stored(instance=instance, actor=actor, loaded=loaded, account=account, action="session.verify")
     return "alive"
 
 
-def session_revoke(*, instance: ConnectorInstance, actor: AbstractBaseUser | None) -> RevokeOutcome:
-    """auth.logOut with the stored session, then an empty object, then forget the DB copy.
+def _end_connector_authorization(*, instance: ConnectorInstance, actor: Actor, string: str) -> None:
+    """End the connector's authorization: from the dashboard's key where Telegram allows, else auth.logOut."""
+    own = _same_key(string, instance.session_string)
+    if own and instance.dashboard_session and instance.connector_authorization_hash is not None:
+        try:
+            with telegram_operation(instance=instance, actor=actor, action="session.revoke") as op:
+                terminate_authorization(
+                    session=op.session,
+                    api=op.api,
+                    label=op.label,
+                    authorization_hash=instance.connector_authorization_hash,
+                )
+            return
+        except (TelegramError, ActionRefused):
+            pass  # e.g. the 24-hour rule: the connector's own key logs itself out below
+    with telegram_operation(
+        instance=instance,
+        actor=actor,
+        action="session.revoke",
+        role=KeyRole.CONNECTOR,
+        session=string,
+        marks_dead=False,
+    ) as op:
+        log_out(session=op.session, api=op.api, label=op.label)
+
+
+def _end_dashboard_authorization(*, instance: ConnectorInstance, actor: Actor) -> None:
+    if not instance.dashboard_session:
+        return
+    if not key_retire(instance=instance, actor=actor, old=instance.dashboard_session):
+        return  # kept (and audited): a retry of Revoke ends it
+    instance.dashboard_session = ""
+    instance.dashboard_key_fingerprint = None
+    instance.dashboard_authorization_hash = None
+    instance.save(
+        update_fields=["dashboard_session", "dashboard_key_fingerprint", "dashboard_authorization_hash", "updated_at"]
+    )
+
+
+def session_revoke(*, instance: ConnectorInstance, actor: Actor) -> RevokeOutcome:
+    """End both authorizations (the connector's and the dashboard's), then write an empty object.
 
     Idempotent: a retry after a half-done revoke skips the half that already happened.
     """
@@ -237,28 +332,29 @@ def session_revoke(*, instance: ConnectorInstance, actor: AbstractBaseUser | Non
     logged_out = False
     if string:
         try:
-            with telegram_lease(session=instance.session, purpose="revoke"):
-                # log_out() drops client.session, so the string was read above, before the call.
-                telegram.log_out(session=string, api=instance_credentials(instance))
-        except TelegramError as error:
-            audit_record(
-                instance=instance,
-                actor=actor,
-                action="session.revoke",
-                outcome="failed",
-                detail={"half": "telegram", "error": type(error).__name__},
-            )
+            _end_connector_authorization(instance=instance, actor=actor, string=string)
+        except (TelegramError, ActionRefused) as error:
             raise RevokeIncomplete(
-                f"Nothing was revoked: Telegram did not confirm the logout ({error.message}). The session still works; retry Revoke.",
+                f"Nothing was revoked: Telegram did not confirm the logout ({error.message}). "
+                "The session still works; retry Revoke.",
                 RevokeOutcome(False, False),
             ) from None
         logged_out = True
         with transaction.atomic():
             instance.session_string = ""
+            instance.connector_key_fingerprint = None
+            instance.connector_authorization_hash = None
             instance_set_status(
-                instance=instance, status=InstanceStatus.REVOKED, actor=actor, fields=("session_string",)
+                instance=instance,
+                status=InstanceStatus.REVOKED,
+                actor=actor,
+                fields=("session_string", "connector_key_fingerprint", "connector_authorization_hash"),
             )
             audit_record(instance=instance, actor=actor, action="session.logout")
+    try:
+        _end_dashboard_authorization(instance=instance, actor=actor)
+    except DashboardKeyLost:
+        pass  # already gone: nothing left to end
     try:
         expected = instance.object_etag or (stored_info.etag if stored_info else None)
         if expected is None:
@@ -289,7 +385,7 @@ def session_revoke(*, instance: ConnectorInstance, actor: AbstractBaseUser | Non
             RevokeOutcome(logged_out, False),
         ) from None
     with transaction.atomic():
-        fields = _remember_object(instance, cleared)
+        fields = object_remember(instance, cleared)
         instance.session_string = ""
         instance_set_status(
             instance=instance, status=InstanceStatus.REVOKED, actor=actor, fields=(*fields, "session_string")

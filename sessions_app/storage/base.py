@@ -11,15 +11,21 @@ from typing import Any, Final
 CONTENT_TYPE: Final = "text/plain; charset=utf-8"
 CACHE_CONTROL: Final = "no-store"
 
-_SESSION_RE: Final = re.compile(r"[A-Za-z0-9_-]{1,64}")
+# The SESSION namespace rule, in one place: the model, the form, the websocket route and the
+# store's key all use these.
+SESSION_NAME_PATTERN: Final = r"[A-Za-z0-9_-]{1,64}"
+SESSION_NAME_HELP: Final = "1 to 64 characters: letters A-Z or a-z, digits, '-' and '_' (no spaces, slashes or dots)."
+_SESSION_RE: Final = re.compile(SESSION_NAME_PATTERN)
+
+
+def is_session_name(value: object) -> bool:
+    return isinstance(value, str) and _SESSION_RE.fullmatch(value) is not None
 
 
 def session_key(session: str) -> str:
     """The object key of a SESSION namespace, the same one the connector loads."""
-    if not isinstance(session, str) or not _SESSION_RE.fullmatch(session):
-        raise ValueError(
-            f"Invalid SESSION name {session!r}: use 1 to 64 characters, letters A-Z or a-z, digits, '-' and '_'."
-        )
+    if not is_session_name(session):
+        raise ValueError(f"Invalid SESSION name {session!r}: use {SESSION_NAME_HELP}")
     return f"telegram/{session}/session.txt"
 
 
@@ -132,7 +138,7 @@ class SessionStore:
         """The stored object's metadata, or None when there is no object. Never reads the content."""
         raise NotImplementedError
 
-    def save(  # type: ignore[override]
+    def save(
         self,
         session: str | None,
         content: Any,

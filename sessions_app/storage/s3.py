@@ -119,9 +119,10 @@ class S3SessionStore(SessionStore, S3Storage):
 
     def _normalize_name(self, name: str) -> str:
         try:
-            return safe_join("", name)
+            key: str = safe_join("", name)
         except ValueError as err:
             raise SuspiciousOperation(f"Attempted access to {name!r} denied.") from err
+        return key
 
     def _open(self, name: str, mode: str = "rb") -> S3File:
         f = super()._open(name, mode)

@@ -1,17 +1,15 @@
 """Reading an account's dialogs and history for the archive, on one connected client.
 
 Unlike client.run() (one operation per connection), an archive run keeps one connection for
-many requests, so this module offers a small session object driven from sync code: each call
-runs on the session's own event loop. Telethon's Message objects never leave this module: they
+many requests, so this module offers a small session object driven from sync code through the
+one bridge (telegram.bridge.LoopThread). Telethon's Message objects never leave this module: they
 become ArchivedMessage rows here.
 """
 
 from __future__ import annotations
 
-import asyncio
 import concurrent.futures
 import datetime
-import threading
 from collections.abc import AsyncIterator, Coroutine
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -20,6 +18,7 @@ from telethon import TelegramClient, types, utils
 
 from sessions_app.telegram import client as telegram
 from sessions_app.telegram import errors as app_errors
+from sessions_app.telegram.bridge import LoopThread
 
 T = TypeVar("T")
 
@@ -108,11 +107,11 @@ def _forward(message: types.Message) -> str:
     if forward is None:
         return ""
     if forward.from_name:
-        return forward.from_name[:300]
+        return str(forward.from_name)[:300]
     fwd = message.forward
     for entity in (getattr(fwd, "sender", None), getattr(fwd, "chat", None)):
         if entity is not None:
-            return utils.get_display_name(entity)[:300]
+            return str(utils.get_display_name(entity))[:300]
     if forward.from_id is not None:
         return f"peer {utils.get_peer_id(forward.from_id)}"
     return "hidden sender"
@@ -174,39 +173,52 @@ def to_archived(message: types.Message | types.MessageService) -> ArchivedMessag
 
 
 class ArchiveConnection:
-    """One connected client for a whole archive run, driven from sync code.
+    """One connected client for a whole archive run, driven from sync code through the bridge.
 
-    The client lives on its own event loop in a thread of its own, so the next chunk can be read
-    from Telegram while the caller writes the previous one to the database. Telethon errors come
-    out as sessions_app.telegram.errors exceptions (FloodWait carries the seconds; the caller
-    sleeps and resumes from its checkpoint).
+    The client lives on a LoopThread (sessions_app.telegram.bridge), so the next chunk can be
+    read from Telegram while the caller writes the previous one to the database. Telethon errors
+    come out as sessions_app.telegram.errors exceptions (FloodWait carries the seconds; the caller
+    sleeps and resumes from its checkpoint). ``disconnect()`` and ``reconnect()`` let the run hand
+    the connection to an interactive action and take it back.
     """
 
-    def __init__(self, *, session: str, api: telegram.ApiCredentials, use_takeout: bool = False) -> None:
-        self._loop = asyncio.new_event_loop()
-        self._thread = threading.Thread(target=self._loop.run_forever, name="telegram-archive", daemon=True)
-        self._thread.start()
+    def __init__(
+        self,
+        *,
+        session: str,
+        api: telegram.ApiCredentials,
+        label: telegram.ClientLabel | None = None,
+        use_takeout: bool = False,
+    ) -> None:
+        self._loop = LoopThread("telegram-archive")
         self._session = session
         self._api = api
+        self._label = label
         self._use_takeout = use_takeout
         self._client: TelegramClient | None = None
         self._takeout: Any = None
         self._requester: TelegramClient | None = None
 
-    def _submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return asyncio.run_coroutine_threadsafe(coro, self._loop)
+    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
+        return self._loop.submit(coro)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
-            return self._submit(coro).result()
+            return self._loop.run(coro)
         except app_errors.TelegramError:
             raise
         except Exception as exc:  # noqa: BLE001 - every Telethon/network failure is translated
-            raise telegram.translate(exc) from exc
+            raise app_errors.translate(exc) from exc
+
+    @property
+    def requester(self) -> TelegramClient:
+        if self._requester is None:
+            raise app_errors.TelegramError("The archive's Telegram connection is closed.")
+        return self._requester
 
     def open(self) -> None:
         async def connect() -> None:
-            self._client = telegram.build_client(self._session, self._api)
+            self._client = telegram.build_client(self._session, self._api, self._label)
             await self._client.connect()
             if not await self._client.is_user_authorized():
                 raise app_errors.NotAuthorized()
@@ -219,7 +231,9 @@ class ArchiveConnection:
 
         self._run(connect())
 
-    def close(self) -> None:
+    def disconnect(self) -> None:
+        """Finish the takeout (if any) and disconnect; the loop stays for reconnect()."""
+
         async def disconnect() -> None:
             if self._takeout is not None:
                 try:
@@ -230,10 +244,17 @@ class ArchiveConnection:
                 await self._client.disconnect()
 
         try:
-            self._submit(disconnect()).result()
+            self._loop.run(disconnect())
         finally:
-            self._loop.call_soon_threadsafe(self._loop.stop)
-            self._thread.join()
+            self._client = self._takeout = self._requester = None
+
+    def reconnect(self) -> None:
+        self.open()
+
+    def close(self) -> None:
+        try:
+            self.disconnect()
+        finally:
             self._loop.close()
 
     def __enter__(self) -> ArchiveConnection:
@@ -250,7 +271,7 @@ class ArchiveConnection:
     def dialogs(self) -> list[RemoteDialog]:
         async def collect() -> list[RemoteDialog]:
             found = []
-            async for dialog in self._requester.iter_dialogs():
+            async for dialog in self.requester.iter_dialogs():
                 entity = dialog.entity
                 found.append(
                     RemoteDialog(
@@ -270,7 +291,7 @@ class ArchiveConnection:
     def history(
         self, dialog: RemoteDialog, *, offset_id: int = 0, min_id: int = 0, reverse: bool = False
     ) -> HistoryReader:
-        iterator = self._requester.iter_messages(
+        iterator = self.requester.iter_messages(
             dialog.entity, offset_id=offset_id, min_id=min_id, reverse=reverse, wait_time=0
         )
         return HistoryReader(self, iterator)
@@ -300,16 +321,16 @@ class HistoryReader:
                     messages.append(to_archived(message))
         except Exception as exc:  # noqa: BLE001 - translated; the caller keeps what was read
             return Chunk(
-                messages, exhausted=False, error=telegram.translate(exc), total=getattr(self._iterator, "total", None)
+                messages, exhausted=False, error=app_errors.translate(exc), total=getattr(self._iterator, "total", None)
             )
         return Chunk(messages, exhausted=False, total=getattr(self._iterator, "total", None))
 
     def next_chunk(self, size: int = 100) -> Chunk:
-        ahead = self._ahead or self._connection._submit(self._take(size))
+        ahead = self._ahead or self._connection.submit(self._take(size))
         chunk = ahead.result()
         self._ahead = None
         if not chunk.exhausted and chunk.error is None:
-            self._ahead = self._connection._submit(self._take(size))
+            self._ahead = self._connection.submit(self._take(size))
         return chunk
 
     def close(self) -> None:

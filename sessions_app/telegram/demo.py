@@ -1,12 +1,36 @@
-"""Demo-mode helpers for the pages: what a person would do on their phone, done by the demo Telegram."""
+"""Demo-mode helpers: what a person would do on their phone, or a connector on its machine, done by the demo Telegram."""
 
 from __future__ import annotations
 
+import asyncio
 import base64
+import threading
+from collections.abc import Callable
+from dataclasses import dataclass
 
 from django.conf import settings
+from telethon import errors, functions, types
+from telethon.errors.rpcerrorlist import rpc_errors_dict
 
-from sessions_app.telegram.errors import TelegramError
+from sessions_app.telegram.bridge import run_sync
+from sessions_app.telegram.client import DEMO_CREDENTIALS, check_session_string
+from sessions_app.telegram.errors import TelegramError, translate
+
+CONNECTOR_DEVICE = "teleconnect connector demo"
+CONNECTOR_IP = "203.0.113.7"  # TEST-NET-3: a label for the connector's machine, never contacted
+HEARTBEAT_SECONDS = 1.0  # the demo connector's request rhythm (updates.getState)
+_POLL_SECONDS = 0.1  # how soon a stop request is noticed
+
+# Answers that mean the key itself is gone, not that one request failed.
+_DEAD_KEY = (errors.UnauthorizedError, errors.AuthKeyError, errors.AuthKeyNotFound)
+
+
+def _telegram_name(error: BaseException) -> str:
+    """Telegram's own words for an error (Telethon's error classes keep only a generic message)."""
+    if isinstance(error, errors.AuthKeyNotFound):
+        return "AUTH_KEY_NOT_FOUND (-404)"
+    name = next((name for name, cls in rpc_errors_dict.items() if type(error) is cls), None)
+    return name or str(getattr(error, "message", type(error).__name__))
 
 
 def demo_available() -> bool:
@@ -28,3 +52,71 @@ def demo_approve_qr(*, qr_url: str, phone: str) -> None:
         )
     except (ValueError, LookupError) as exc:
         raise TelegramError(f"The demo Telegram refused the scan: {exc}") from None
+
+
+@dataclass(frozen=True)
+class ConnectorRun:
+    """How a demo connector run ended (no secrets)."""
+
+    account_name: str  # who the key was signed in as; "" when it never got that far
+    key_died: str  # Telegram's answer that killed the key (e.g. AUTH_KEY_DUPLICATED); "" when stopped
+
+
+def demo_connector_hold(
+    session: str,
+    *,
+    ip: str = CONNECTOR_IP,
+    seconds: float | None = None,
+    stop: threading.Event | None = None,
+    on_holding: Callable[[str], None] = lambda name: None,
+) -> ConnectorRun:
+    """Behave like a connector service on the demo Telegram: hold ``session``'s key connected from ``ip``.
+
+    Connects, makes one request (get_me), calls ``on_holding`` with the account's name, then sends
+    a request every second (updates.getState, as a connector following updates does) until
+    ``stop`` is set, ``seconds`` have passed, or Telegram answers that the key is dead. Uses the
+    world at settings.TELEGRAM_DEMO_STATE whatever TELEGRAM_CLIENT_FACTORY says: the point is a
+    second party on the same demo Telegram as the dashboard.
+    """
+    from sessions_app.telegram.fake import DemoTelegram
+
+    check_session_string(session)
+    stop = stop or threading.Event()
+
+    async def hold() -> ConnectorRun:
+        loop = asyncio.get_running_loop()
+        client = DemoTelegram.from_settings().client_factory(
+            session,
+            api_id=DEMO_CREDENTIALS.api_id,
+            api_hash=DEMO_CREDENTIALS.api_hash,
+            ip=ip,
+            device_model=CONNECTOR_DEVICE,
+        )
+        client.flood_sleep_threshold = 0
+        name = ""
+        try:
+            await client.connect()
+            me = await client.get_me()
+            if not isinstance(me, types.User):  # get_me() swallows the 401 of a key signed in to nobody
+                return ConnectorRun(account_name="", key_died="AUTH_KEY_UNREGISTERED")
+            name = " ".join(part for part in (me.first_name, me.last_name) if part) or str(me.id)
+            on_holding(name)
+            deadline = None if seconds is None else loop.time() + seconds
+            next_beat = loop.time() + HEARTBEAT_SECONDS
+            while not stop.is_set() and (deadline is None or loop.time() < deadline):
+                if loop.time() >= next_beat:
+                    await client(functions.updates.GetStateRequest())
+                    next_beat = loop.time() + HEARTBEAT_SECONDS
+                await asyncio.sleep(_POLL_SECONDS)
+            return ConnectorRun(account_name=name, key_died="")
+        except _DEAD_KEY as dead:
+            return ConnectorRun(account_name=name, key_died=_telegram_name(dead))
+        finally:
+            await client.disconnect()
+
+    try:
+        return run_sync(hold)
+    except TelegramError:
+        raise
+    except Exception as exc:  # noqa: BLE001 - every other Telethon/network failure is translated
+        raise translate(exc) from exc

@@ -1,10 +1,16 @@
 """The app's Telegram exceptions: what services, forms and views catch.
 
-Each carries a sentence for a person (what happened, what to do next); client.translate()
-turns Telethon's errors into these.
+Each carries a sentence for a person (what happened, what to do next); translate() at the
+bottom turns Telethon's errors into these.
 """
 
 from __future__ import annotations
+
+import asyncio
+import datetime
+import math
+
+from telethon import errors
 
 
 class TelegramError(Exception):
@@ -127,10 +133,15 @@ class TelegramUnreachable(TelegramError):
     )
 
 
-class SessionBusy(TelegramError):
-    default_message = (
-        "Another operation is using this instance's Telegram connection right now. Try again in a few seconds."
-    )
+def seconds_left(until: datetime.datetime | None, now: datetime.datetime | None = None) -> int:
+    """Whole seconds still to wait until `until`, rounded up; 0 when there is no wait or it is over.
+
+    The one rounding for every wait the pages, the archive and the login throttle show.
+    """
+    if until is None:
+        return 0
+    now = now or datetime.datetime.now(tz=datetime.UTC)
+    return max(0, math.ceil((until - now).total_seconds()))
 
 
 def format_seconds(seconds: int) -> str:
@@ -142,3 +153,52 @@ def format_seconds(seconds: int) -> str:
         return f"{minutes} min {sec} s" if sec else f"{minutes} min"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes} min" if minutes else f"{hours} h"
+
+
+def translate(exc: BaseException) -> TelegramError:
+    """Telethon's exception -> the app's, with a sentence a person understands."""
+    if isinstance(exc, TelegramError):
+        return exc
+    if isinstance(exc, (errors.FloodWaitError, errors.FloodPremiumWaitError, errors.FloodTestPhoneWaitError)):
+        return FloodWait(exc.seconds)
+    if isinstance(exc, errors.PhoneNumberFloodError):
+        return FloodWait(24 * 3600)
+    if isinstance(exc, errors.TakeoutInitDelayError):
+        return TakeoutInitDelay(exc.seconds)
+    simple: list[tuple[type[BaseException] | tuple[type[BaseException], ...], type[TelegramError]]] = [
+        (errors.PhoneNumberInvalidError, PhoneNumberInvalid),
+        (errors.PhoneNumberBannedError, PhoneNumberBanned),
+        (errors.PhoneNumberUnoccupiedError, PhoneNumberUnoccupied),
+        (errors.PhoneCodeInvalidError, CodeInvalid),
+        ((errors.PhoneCodeExpiredError, errors.PhoneCodeHashEmptyError), CodeExpired),
+        (errors.PhoneCodeEmptyError, CodeEmpty),
+        (errors.PasswordHashInvalidError, PasswordInvalid),
+        ((errors.ApiIdInvalidError, errors.ApiIdPublishedFloodError), ApiIdInvalid),
+        (errors.FreshResetAuthorisationForbiddenError, FreshResetForbidden),
+    ]
+    for telethon_error, app_error in simple:
+        if isinstance(exc, telethon_error):
+            return app_error()
+    if isinstance(exc, (errors.SessionExpiredError,)):
+        return SessionRevoked("This session has expired. Log in again to create a new one.", reason="expired")
+    if isinstance(exc, (errors.UserDeactivatedError, errors.UserDeactivatedBanError)):
+        return SessionRevoked("The Telegram account of this session was deleted or banned.", reason="deactivated")
+    if isinstance(exc, errors.AuthKeyDuplicatedError):
+        return SessionRevoked(
+            "Telegram killed this session because it was used from two places at once (AUTH_KEY_DUPLICATED). Log in again.",
+            reason="revoked",
+        )
+    if isinstance(exc, errors.AuthKeyNotFound):
+        return SessionRevoked(
+            "Telegram does not know this session's key: it was logged out, or belongs to another Telegram server.",
+            reason="unknown_key",
+        )
+    if isinstance(exc, (errors.AuthKeyUnregisteredError, errors.SessionRevokedError)):
+        return SessionRevoked()
+    if isinstance(exc, errors.UnauthorizedError):
+        return NotAuthorized()
+    if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, TimeoutError)):
+        return TelegramUnreachable()
+    if isinstance(exc, errors.RPCError):
+        return TelegramError(f"Telegram refused the request ({exc.message}). Nothing was changed.")
+    return TelegramError(f"Unexpected failure talking to Telegram ({type(exc).__name__}). Nothing was changed.")

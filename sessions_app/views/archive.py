@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from dataclasses import asdict
+
 from django import forms
 from django.contrib import messages
 from django.core.handlers.asgi import ASGIRequest
-from django.http import Http404, HttpRequest, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
+from django.template.loader import render_to_string
 from django.views.decorators.http import require_GET, require_http_methods
 
-from sessions_app import export, selectors, selectors_archive
-from sessions_app.models import ArchiveStatus, ConnectorInstance, Role
+from sessions_app import export
+from sessions_app.http import AuthenticatedHttpRequest
+from sessions_app.models import ConnectorInstance, Role
 from sessions_app.search import SearchQueryInvalid, search_messages
-from sessions_app.selectors_archive import BIGINT_MAX, BIGINT_MIN
-from sessions_app.services import archive as archive_service
+from sessions_app.selectors import access
+from sessions_app.selectors import archive as selectors_archive
+from sessions_app.selectors.archive import BIGINT_MAX, BIGINT_MIN, ArchiveProgress, DialogProgress
+from sessions_app.services import archive_runs as archive_service
+from sessions_app.services.errors import ActionRefused
 from sessions_app.views.access import instance_for
 
 
@@ -68,8 +76,45 @@ def _int_param(query: QueryDict, name: str, what: str) -> int | None:
     return number
 
 
+# The archive page's live parts: the page renders these templates on load, and the instance's
+# websocket (consumers.py) pushes them again as they change; htmx swaps them in by their ids.
+def _tables_context(*, instance: ConnectorInstance, can_operate: bool) -> dict[str, object]:
+    return {
+        "instance": instance,
+        "can_operate": can_operate,
+        "dialogs": selectors_archive.dialogs_of(instance=instance),
+        "runs": selectors_archive.archive_runs_recent(instance=instance),
+    }
+
+
+def instance_status_html(*, status: str, label: str) -> str:
+    return render_to_string("sessions_app/archive/_status.html", {"status": status, "label": label})
+
+
+def archive_live_html(*, progress: ArchiveProgress | None) -> str:
+    """The run's live block (hidden without a run)."""
+    return render_to_string("sessions_app/archive/_live.html", {"progress": progress})
+
+
+def archive_start_html(*, instance: ConnectorInstance, progress: ArchiveProgress | None) -> str:
+    """The start button of the operators' form: disabled while a run is active."""
+    return render_to_string("sessions_app/archive/_start.html", {"instance": instance, "progress": progress})
+
+
+def archive_dialog_html(dialog: DialogProgress) -> str:
+    """The two counting cells of the dialog being archived (its row in the dialogs table)."""
+    return render_to_string("sessions_app/archive/_dialog_progress.html", asdict(dialog))
+
+
+def archive_tables_html(*, instance: ConnectorInstance, can_operate: bool) -> str:
+    context = _tables_context(instance=instance, can_operate=can_operate)
+    return render_to_string("sessions_app/archive/_dialogs.html", context) + render_to_string(
+        "sessions_app/archive/_runs.html", context
+    )
+
+
 def _archive_page(
-    request: HttpRequest,
+    request: AuthenticatedHttpRequest,
     instance: ConnectorInstance,
     role: str,
     form: ArchiveStartForm | None = None,
@@ -77,22 +122,18 @@ def _archive_page(
     status: int = 200,
 ) -> HttpResponse:
     run = selectors_archive.archive_run_current(instance=instance)
+    can_operate = access.has_role(role, Role.OPERATOR)
     context = {
-        "instance": instance,
-        "can_operate": selectors.has_role(role, Role.OPERATOR),
+        **_tables_context(instance=instance, can_operate=can_operate),
+        "progress": selectors_archive.archive_progress(run) if run is not None else None,
         "form": form or ArchiveStartForm(),
         "error": error,
-        "dialogs": selectors_archive.dialogs_of(instance=instance),
-        "runs": selectors_archive.archive_runs_recent(instance=instance),
-        "run": run,
-        "progress": selectors_archive.archive_run_progress(run) if run is not None else None,
-        "status_labels": dict(ArchiveStatus.choices),
     }
     return render(request, "sessions_app/archive/index.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-def archive(request: HttpRequest, session: str) -> HttpResponse:
+def archive(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     """GET: dialogs, recent runs and the active run's progress. POST: start a run (operator)."""
     if request.method == "GET":
         instance, role = instance_for(request, session, Role.VIEWER)
@@ -109,19 +150,19 @@ def archive(request: HttpRequest, session: str) -> HttpResponse:
             use_takeout=form.cleaned_data["use_takeout"],
             refresh_edits_days=form.cleaned_data["refresh_edits_days"],
         )
-    except archive_service.ArchiveRefused as refused:
+    except ActionRefused as refused:
         return _archive_page(request, instance, role, form=form, error=refused.message, status=400)
     messages.success(request, f"Archive run {run.pk} queued. Progress shows below as it runs.")
     return redirect("archive", session=instance.session)
 
 
 @require_GET
-def archive_dialog(request: HttpRequest, session: str, peer_id: int) -> HttpResponse:
+def archive_dialog(request: AuthenticatedHttpRequest, session: str, peer_id: int) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.VIEWER)
     dialog = selectors_archive.dialog_of(instance=instance, peer_id=peer_id)
     if dialog is None:
         raise Http404("No such dialog in this instance's archive")
-    context = {"instance": instance, "dialog": dialog, "page": None, "error": ""}
+    context: dict[str, object] = {"instance": instance, "dialog": dialog, "page": None, "error": ""}
     try:
         before = _int_param(request.GET, "before", "a message id")
         after = _int_param(request.GET, "after", "a message id")
@@ -135,7 +176,7 @@ def archive_dialog(request: HttpRequest, session: str, peer_id: int) -> HttpResp
 
 
 @require_GET
-def archive_search(request: HttpRequest, session: str) -> HttpResponse:
+def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.VIEWER)
     query = request.GET.get("q", "").strip()
     context: dict[str, object] = {
@@ -167,7 +208,7 @@ def archive_search(request: HttpRequest, session: str) -> HttpResponse:
 
 
 @require_GET
-def archive_export(request: HttpRequest, session: str) -> HttpResponse:
+def archive_export(request: AuthenticatedHttpRequest, session: str) -> HttpResponseBase:
     instance, _ = instance_for(request, session, Role.VIEWER)
     export_format = request.GET.get("format", "")
     if export_format not in export.FORMATS:

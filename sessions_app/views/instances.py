@@ -3,31 +3,33 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_http_methods
 
-from sessions_app import selectors
 from sessions_app.forms import InstanceForm
+from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
+from sessions_app.selectors import access
+from sessions_app.selectors import instances as selectors
 from sessions_app.services.instances import instance_create
 from sessions_app.views.access import instance_for
 
 INSTANCES_PER_PAGE = 100
 
 
-def instance_list(request: HttpRequest) -> HttpResponse:
+def instance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     page = Paginator(selectors.instances_visible_to(request.user), INSTANCES_PER_PAGE).get_page(request.GET.get("page"))
     return render(
         request,
         "sessions_app/instance_list.html",
-        {"instances": page.object_list, "page": page, "can_create": selectors.can_create_instances(request.user)},
+        {"instances": page.object_list, "page": page, "can_create": access.can_create_instances(request.user)},
     )
 
 
 @require_http_methods(["GET", "POST"])
-def instance_new(request: HttpRequest) -> HttpResponse:
-    if not selectors.can_create_instances(request.user):
+def instance_new(request: AuthenticatedHttpRequest) -> HttpResponse:
+    if not access.can_create_instances(request.user):
         raise PermissionDenied("Only team admins (staff) can add connector instances.")
     form = InstanceForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -44,13 +46,13 @@ def instance_new(request: HttpRequest) -> HttpResponse:
     return render(request, "sessions_app/instance_new.html", {"form": form}, status=400 if form.errors else 200)
 
 
-def instance_detail(request: HttpRequest, session: str) -> HttpResponse:
+def instance_detail(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, role = instance_for(request, session)
     context = {
         "instance": instance,
         "role": role,
-        "can_operate": selectors.has_role(role, Role.OPERATOR),
-        "can_own": selectors.has_role(role, Role.OWNER),
+        "can_operate": access.has_role(role, Role.OPERATOR),
+        "can_own": access.has_role(role, Role.OWNER),
         "pending": selectors.pending_login_for(instance),
         "audit": selectors.recent_audit(instance),
         "store_location": selectors.store_location(),

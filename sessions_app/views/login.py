@@ -2,26 +2,39 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.forms import Form
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
-from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_app import selectors
 from sessions_app.forms import CodeForm, ImportForm, PasswordForm, PhoneForm
+from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import ConnectorInstance, LoginStep, Role
+from sessions_app.selectors import instances as selectors
 from sessions_app.services import login as login_service
-from sessions_app.telegram.errors import TelegramError
+from sessions_app.services.errors import ActionRefused
+from sessions_app.telegram.errors import TelegramError, seconds_left
 from sessions_app.views.access import instance_for
 
 
-def _add_telegram_error(form: Form, error: TelegramError) -> None:
+def _add_telegram_error(form: Form, error: TelegramError | ActionRefused) -> None:
     field = error.field if error.field in form.fields else None
     form.add_error(field, error.message)
 
 
+def _warn_without_dashboard_key(request: AuthenticatedHttpRequest, instance: ConnectorInstance) -> None:
+    if instance.dashboard_session:
+        return
+    messages.warning(
+        request,
+        "The dashboard could not make its own authorization of this account"
+        + (f" ({instance.dashboard_key_error})" if instance.dashboard_key_error else "")
+        + ". Until “Mint the dashboard's authorization” succeeds, Verify, Active sessions, Terminate and Archive "
+        "are unavailable; the connector's session itself is fine.",
+    )
+
+
 def _login_page(
-    request: HttpRequest, instance: ConnectorInstance, form: Form | None = None, status: int = 200
+    request: AuthenticatedHttpRequest, instance: ConnectorInstance, form: Form | None = None, status: int = 200
 ) -> HttpResponse:
     pending = selectors.pending_login_for(instance)
     if form is None:
@@ -31,15 +44,13 @@ def _login_page(
             form = CodeForm()
         else:
             form = PasswordForm()
-    flood_left = 0
-    if instance.flood_wait_until and instance.flood_wait_until > timezone.now():
-        flood_left = int((instance.flood_wait_until - timezone.now()).total_seconds()) + 1
+    flood_left = seconds_left(instance.flood_wait_until)
     context = {"instance": instance, "pending": pending, "form": form, "flood_left": flood_left}
     return render(request, "sessions_app/login.html", context, status=status)
 
 
 @require_http_methods(["GET", "POST"])
-def login_step(request: HttpRequest, session: str) -> HttpResponse:
+def login_step(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     """GET shows the current step's form; POST submits it (phone, then code, then password)."""
     instance, _ = instance_for(request, session, Role.OPERATOR)
     if request.method == "GET":
@@ -64,7 +75,7 @@ def login_step(request: HttpRequest, session: str) -> HttpResponse:
             login_service.login_submit_password(
                 instance=instance, actor=request.user, password=form.cleaned_data["password"]
             )
-    except TelegramError as error:
+    except (ActionRefused, TelegramError) as error:
         _add_telegram_error(form, error)
         instance.refresh_from_db()
         return _login_page(request, instance, form, status=400)
@@ -73,16 +84,17 @@ def login_step(request: HttpRequest, session: str) -> HttpResponse:
         messages.success(
             request, f"Logged in as {instance.telegram_name}. The instance is {instance.get_status_display()}."
         )
+        _warn_without_dashboard_key(request, instance)
         return redirect("instance_detail", session=instance.session)
     return redirect("instance_login", session=instance.session)
 
 
 @require_POST
-def login_resend(request: HttpRequest, session: str) -> HttpResponse:
+def login_resend(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OPERATOR)
     try:
         login_service.login_resend_code(instance=instance, actor=request.user)
-    except TelegramError as error:
+    except (ActionRefused, TelegramError) as error:
         form = CodeForm()
         form.add_error(None, error.message)
         instance.refresh_from_db()
@@ -92,7 +104,7 @@ def login_resend(request: HttpRequest, session: str) -> HttpResponse:
 
 
 @require_POST
-def login_cancel(request: HttpRequest, session: str) -> HttpResponse:
+def login_cancel(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OPERATOR)
     login_service.login_cancel(instance=instance, actor=request.user)
     messages.info(request, "Login cancelled.")
@@ -100,7 +112,7 @@ def login_cancel(request: HttpRequest, session: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def session_import(request: HttpRequest, session: str) -> HttpResponse:
+def session_import(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OWNER)
     form = ImportForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
@@ -108,10 +120,11 @@ def session_import(request: HttpRequest, session: str) -> HttpResponse:
             login_service.session_import(
                 instance=instance, actor=request.user, session_string=form.cleaned_data["session_string"]
             )
-        except TelegramError as error:
+        except (ActionRefused, TelegramError) as error:
             _add_telegram_error(form, error)
         else:
             messages.success(request, f"Session imported: logged in as {instance.telegram_name}.")
+            _warn_without_dashboard_key(request, instance)
             return redirect("instance_detail", session=instance.session)
     status = 400 if form.errors else 200
     return render(request, "sessions_app/import.html", {"instance": instance, "form": form}, status=status)
@@ -121,11 +134,11 @@ def _qr_svg(url: str) -> str:
     import qrcode
     import qrcode.image.svg
 
-    return qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).to_string(encoding="unicode")
+    return str(qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).to_string(encoding="unicode"))
 
 
 @require_http_methods(["GET", "POST"])
-def login_qr(request: HttpRequest, session: str) -> HttpResponse:
+def login_qr(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     """GET shows the QR code (if one is pending); POST creates or checks it (htmx polls this)."""
     instance, _ = instance_for(request, session, Role.OPERATOR)
     error = ""
@@ -137,12 +150,13 @@ def login_qr(request: HttpRequest, session: str) -> HttpResponse:
 
                 demo_approve_qr(qr_url=pending.qr_url, phone=request.POST["demo_phone"])
             pending = login_service.login_qr_poll(instance=instance, actor=request.user)
-        except TelegramError as failure:
+        except (ActionRefused, TelegramError) as failure:
             error = failure.message
         else:
             if pending is None:
                 instance.refresh_from_db()
                 messages.success(request, f"Logged in as {instance.telegram_name} with the QR code.")
+                _warn_without_dashboard_key(request, instance)
                 return _redirect_htmx(request, "instance_detail", instance.session)
             if pending.step == LoginStep.PASSWORD:
                 return _redirect_htmx(request, "instance_login", instance.session)
@@ -164,7 +178,7 @@ def login_qr(request: HttpRequest, session: str) -> HttpResponse:
     return render(request, "sessions_app/login_qr.html", context, status=400 if error else 200)
 
 
-def _redirect_htmx(request: HttpRequest, name: str, session: str) -> HttpResponse:
+def _redirect_htmx(request: AuthenticatedHttpRequest, name: str, session: str) -> HttpResponse:
     from django.urls import reverse
 
     url = reverse(name, kwargs={"session": session})

@@ -1,22 +1,30 @@
-"""Save, verify and revoke the session object; resolve a write conflict; active sessions."""
+"""Save, verify and revoke the session object; resolve a write conflict; the dashboard's key; active sessions."""
 
 from __future__ import annotations
 
+from django import forms
 from django.contrib import messages
-from django.http import HttpRequest, HttpResponse
+from django.http import HttpResponse
 from django.shortcuts import redirect, render
+from django.utils import timezone
 from django.views.decorators.http import require_http_methods, require_POST
 
+from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
 from sessions_app.services import authorizations as authorization_service
+from sessions_app.services import keys as key_service
 from sessions_app.services import sessions as session_service
+from sessions_app.services.errors import ActionRefused, NoDashboardKey
 from sessions_app.storage import StoreConflict, StoreError
 from sessions_app.telegram.errors import TelegramError
 from sessions_app.views.access import instance_for
 
+# What needs the dashboard's own authorization, for the pages that say it is missing.
+NEEDS_DASHBOARD_KEY = "Verify, Active sessions, Terminate and Archive"
+
 
 @require_POST
-def session_save(request: HttpRequest, session: str) -> HttpResponse:
+def session_save(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OPERATOR)
     choice = request.POST.get("resolve", "")
     try:
@@ -39,25 +47,25 @@ def session_save(request: HttpRequest, session: str) -> HttpResponse:
             {"instance": instance, "conflict": conflict, "current": conflict.current},
             status=409,
         )
-    except (StoreError, TelegramError) as error:
+    except StoreError as error:
         messages.error(
             request,
-            f"Not saved: {error.message}"
-            + (
-                " The session is still kept (encrypted) here; Save again once the store is back."
-                if isinstance(error, StoreError)
-                else ""
-            ),
+            f"Not saved: {error.message} The session is still kept (encrypted) here; Save again once the store is back.",
         )
+    except (ActionRefused, TelegramError) as error:
+        messages.error(request, f"Not saved: {error.message}")
     return redirect("instance_detail", session=instance.session)
 
 
 @require_POST
-def session_verify(request: HttpRequest, session: str) -> HttpResponse:
+def session_verify(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OPERATOR)
     try:
         result = session_service.session_verify(instance=instance, actor=request.user)
-    except (StoreError, TelegramError) as error:
+    except NoDashboardKey as refusal:
+        messages.error(request, f"Verify did not run: {refusal.message}")
+        return redirect("instance_detail", session=instance.session)
+    except (StoreError, ActionRefused, TelegramError) as error:
         messages.error(request, f"Verify could not finish: {error.message} Nothing was changed.")
         return redirect("instance_detail", session=instance.session)
     text = {
@@ -71,7 +79,7 @@ def session_verify(request: HttpRequest, session: str) -> HttpResponse:
 
 
 @require_http_methods(["GET", "POST"])
-def session_revoke(request: HttpRequest, session: str) -> HttpResponse:
+def session_revoke(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OWNER)
     if request.method == "GET":
         return render(request, "sessions_app/revoke_confirm.html", {"instance": instance})
@@ -80,29 +88,80 @@ def session_revoke(request: HttpRequest, session: str) -> HttpResponse:
     except session_service.RevokeIncomplete as incomplete:
         messages.error(request, incomplete.message)
         return redirect("instance_detail", session=instance.session)
-    messages.success(request, f"Revoked: Telegram logged the session out and {instance.object_key} is now empty.")
+    messages.success(
+        request,
+        f"Revoked: Telegram ended the connector's and the dashboard's authorizations and {instance.object_key} is now empty.",
+    )
     return redirect("instance_detail", session=instance.session)
 
 
-def authorizations(request: HttpRequest, session: str) -> HttpResponse:
-    instance, role = instance_for(request, session, Role.VIEWER)
-    items, error = [], ""
-    try:
-        items = authorization_service.authorizations_list(instance=instance, actor=request.user)
-    except TelegramError as failure:
-        error = failure.message
-    instance.refresh_from_db()
-    context = {"instance": instance, "items": items, "error": error, "can_own": role == Role.OWNER}
-    return render(request, "sessions_app/authorizations.html", context)
+class MintForm(forms.Form):
+    password = forms.CharField(
+        label="Two-step verification password",
+        required=False,
+        strip=False,
+        max_length=256,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+        help_text="Only if the account has two-step verification. Used for this request only, never stored.",
+    )
 
 
 @require_http_methods(["GET", "POST"])
-def authorization_terminate(request: HttpRequest, session: str, authorization_hash: str) -> HttpResponse:
-    instance, _ = instance_for(request, session, Role.OWNER)
+def dashboard_key_mint(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
+    """GET explains what minting does to the connector's key; POST mints the dashboard's own key."""
+    instance, _ = instance_for(request, session, Role.OPERATOR)
+    form = MintForm(request.POST if request.method == "POST" else None)
+    if request.method == "POST" and form.is_valid():
+        try:
+            key_service.dashboard_key_mint(
+                instance=instance, actor=request.user, password=form.cleaned_data["password"] or None
+            )
+        except (ActionRefused, TelegramError) as error:
+            form.add_error("password" if error.field == "password" else None, error.message)
+            instance.refresh_from_db()
+        else:
+            messages.success(request, f"The dashboard has its own authorization now: {NEEDS_DASHBOARD_KEY} work.")
+            return redirect("instance_detail", session=instance.session)
+    status = 400 if form.errors else 200
+    return render(request, "sessions_app/dashboard_key.html", {"instance": instance, "form": form}, status=status)
+
+
+def authorizations(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
+    instance, role = instance_for(request, session, Role.VIEWER)
+    view, error = None, ""
     try:
-        target = int(authorization_hash)
+        view = authorization_service.authorizations_list(instance=instance, actor=request.user)
+    except (ActionRefused, TelegramError) as failure:
+        error = failure.message
+    instance.refresh_from_db()
+    now = timezone.now()
+    context = {
+        "instance": instance,
+        "rows": view.rows if view is not None else [],
+        "terminate_from": view.terminate_from if view is not None else None,
+        "can_terminate_now": view is not None and view.can_terminate_now(now),
+        "error": error,
+        "needs_mint": not instance.dashboard_session and instance.has_session,
+        "can_own": role == Role.OWNER,
+    }
+    return render(request, "sessions_app/authorizations.html", context)
+
+
+def _terminate_hash(raw: str) -> int | None:
+    """Telegram's authorization hashes are signed 64-bit integers; anything else is not one."""
+    try:
+        value = int(raw)
     except ValueError:
-        messages.error(request, "That is not a session id.")
+        return None
+    return value if -(2**63) <= value < 2**63 else None
+
+
+@require_http_methods(["GET", "POST"])
+def authorization_terminate(request: AuthenticatedHttpRequest, session: str, authorization_hash: str) -> HttpResponse:
+    instance, _ = instance_for(request, session, Role.OWNER)
+    target = _terminate_hash(authorization_hash)
+    if target is None:
+        messages.error(request, "That is not a session id of this account. Pick a session from the list.")
         return redirect("authorizations", session=instance.session)
     if request.method == "GET":
         return render(
@@ -110,7 +169,7 @@ def authorization_terminate(request: HttpRequest, session: str, authorization_ha
         )
     try:
         authorization_service.authorization_terminate(instance=instance, actor=request.user, authorization_hash=target)
-    except TelegramError as error:
+    except (ActionRefused, TelegramError) as error:
         messages.error(request, error.message)
     else:
         messages.success(request, "That session was terminated.")
@@ -118,14 +177,18 @@ def authorization_terminate(request: HttpRequest, session: str, authorization_ha
 
 
 @require_http_methods(["GET", "POST"])
-def authorizations_terminate_others(request: HttpRequest, session: str) -> HttpResponse:
+def authorizations_terminate_others(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OWNER)
     if request.method == "GET":
         return render(request, "sessions_app/terminate_confirm.html", {"instance": instance, "all_others": True})
     try:
-        authorization_service.authorizations_terminate_others(instance=instance, actor=request.user)
-    except TelegramError as error:
+        ended = authorization_service.authorizations_terminate_others(instance=instance, actor=request.user)
+    except (ActionRefused, TelegramError) as error:
         messages.error(request, error.message)
     else:
-        messages.success(request, "All other sessions of this account were terminated.")
+        messages.success(
+            request,
+            f"Ended {ended} other session(s). This instance's connector, the dashboard's own key and other "
+            "instances' keys were kept.",
+        )
     return redirect("authorizations", session=instance.session)

@@ -60,5 +60,3 @@ def other_instance(db, outsider) -> ConnectorInstance:
     other = ConnectorInstance.objects.create(session="other-bot", name="Other")
     Membership.objects.create(user=outsider, instance=other, role=Role.OWNER)
     return other
-
-

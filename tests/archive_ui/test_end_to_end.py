@@ -3,23 +3,27 @@
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from asgiref.sync import sync_to_async
 from django.db import connections
 
-from sessions_app import selectors_archive
-from sessions_app.models import ArchiveRun, Dialog, Message
-from sessions_app.services.archive import archive_run_foreground
-from tests.archive_ui.test_consumer import _connect, _fresh_channel_layer  # noqa: F401 - autouse fixture
-from tests.conftest import ADA, client_for, demo_session
+from sessions_app.models import Dialog, Message
+from sessions_app.services.archive_runs import archive_run_foreground
+from tests.archive_ui.test_consumer import (  # noqa: F401 - autouse fixture
+    _connect,
+    _fresh_channel_layer,
+    _snapshot,
+    field,
+    top_ids,
+)
+from tests.conftest import ADA, client_for, log_in
 
 
 @pytest.fixture
 def active(telegram, instance):
-    instance.session_string = demo_session()
-    instance.status = "active"
-    instance.save()
+    log_in(instance)
     telegram.seed_messages(ADA.lstrip("+"), per_dialog=120)
     return instance
 
@@ -34,30 +38,35 @@ def _run_in_a_worker_thread(instance):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("close_thread_connections")
-async def test_a_run_streams_progress_and_the_pages_show_its_result(active, viewer):
+async def test_a_run_streams_html_progress_then_the_tables_and_the_pages_show_its_result(active, viewer):
     communicator, connected, _ = await _connect(viewer)
     assert connected
-    assert (await communicator.receive_json_from())["data"]["run"] is None
+    _, live = await _snapshot(communicator)
+    assert re.search(r'id="archive-live" hidden', live)
 
     run = await sync_to_async(_run_in_a_worker_thread, thread_sensitive=False)(active)
     assert run.status == "done"
-    events = []
-    while not events or events[-1]["data"]["status"] != "done":
-        events.append(await communicator.receive_json_from(timeout=5))
+    frames = []
+    while not frames or top_ids(frames[-1]) != ["archive-dialogs", "archive-runs"]:
+        frames.append(await communicator.receive_from(timeout=5))
     await communicator.disconnect()
-    assert {event["kind"] for event in events} == {"archive"}
-    last = events[-1]["data"]
-    assert last["messages_saved"] == run.messages_saved > 0 and last["dialogs_done"] == last["dialogs_total"]
-    saved = [event["data"]["messages_saved"] for event in events]
-    assert saved == sorted(saved)
-    # The page's own snapshot (no-JS view, websocket snapshot) speaks the pipeline's event shape.
-    fresh = await ArchiveRun.objects.select_related("current_dialog").aget(pk=run.pk)
-    assert set(selectors_archive.archive_run_progress(fresh)) == set(last)
+    lives = [html for html in frames if top_ids(html) == ["archive-live"]]
+    cells = [html for html in frames if top_ids(html)[0].startswith("dialog-")]
+    assert len(lives) + len(cells) + 1 == len(frames) and cells
+    saved = [int(field(html, "messages_saved")) for html in lives]
+    assert saved == sorted(saved) and saved[-1] == run.messages_saved > 0
+    assert field(lives[-1], "status") == "done"
+    assert (field(lives[-1], "dialogs_done"), field(lives[-1], "dialogs_total")) == (str(run.dialogs_done),) * 2
+    tables = frames[-1]
+    assert f'<tr id="run-{run.pk}">' in tables and f">{run.messages_saved}<" in tables
 
     def browse() -> None:
         client = client_for(viewer)
         page = client.get("/instances/prod-bot/archive/").content.decode()
-        assert f">{run.messages_saved}<" in page and "done" in page
+        # A refresh shows what the socket showed: the same runs table, the live block hidden again.
+        squeeze = lambda html: re.sub(r">\s+<", "><", html.strip())  # noqa: E731
+        runs = tables[tables.index('<div class="card" id="archive-runs">') :]
+        assert squeeze(runs) in squeeze(page) and re.search(r'id="archive-live" hidden', page)
         for dialog in Dialog.objects.filter(instance=active):
             response = client.get(f"/instances/prod-bot/archive/{dialog.peer_id}/")
             assert response.status_code == 200 and dialog.title in response.content.decode()

@@ -6,7 +6,7 @@ import pytest
 from telethon import errors
 
 from sessions_app.telegram import errors as app_errors
-from sessions_app.telegram.client import translate
+from sessions_app.telegram.errors import translate
 
 
 @pytest.mark.parametrize(

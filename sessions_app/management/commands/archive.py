@@ -4,11 +4,32 @@ from __future__ import annotations
 
 import sys
 import time
+from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sessions_app.models import ArchiveStatus, ConnectorInstance
-from sessions_app.services.archive import ArchiveRefused, archive_run_foreground
+from sessions_app.selectors.archive import ArchiveProgress
+from sessions_app.services.archive_runs import archive_run_foreground
+from sessions_app.services.errors import ActionRefused
+
+BAR_WIDTH = 30
+LINE_WIDTH = 150
+
+
+def progress_line(progress: ArchiveProgress) -> str:
+    """One line of the progress display: a bar over the dialogs, counts, rate, current dialog, wait."""
+    done, total = progress.dialogs_done, progress.dialogs_total
+    filled = BAR_WIDTH * done // total if total else 0
+    line = (
+        f"[{'#' * filled}{'.' * (BAR_WIDTH - filled)}] {done}/{total} dialogs, "
+        f"{progress.messages_saved} messages, {progress.rate} msg/s"
+    )
+    if progress.dialog is not None:
+        line += f", {progress.dialog.title}"
+    if progress.flood_wait_seconds:
+        line += f", Telegram asked to wait {progress.flood_wait_seconds} s"
+    return line[:LINE_WIDTH]
 
 
 class Command(BaseCommand):
@@ -23,29 +44,18 @@ class Command(BaseCommand):
             "--refresh-edits-days", type=int, default=0, metavar="N", help="re-read the last N days to pick up edits"
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         instance = ConnectorInstance.objects.filter(session=options["session"]).first()
         if instance is None:
             raise CommandError(f"No instance with SESSION {options['session']!r}.")
         started = time.monotonic()
         interactive = self.stdout.isatty() if hasattr(self.stdout, "isatty") else sys.stdout.isatty()
 
-        def show(data: dict[str, object]) -> None:
-            dialog = data.get("dialog") or {}
-            done, total = data["dialogs_done"], data["dialogs_total"] or 0
-            width = 30
-            filled = int(width * done / total) if total else 0
-            line = (
-                f"[{'#' * filled}{'.' * (width - filled)}] {done}/{total} dialogs, {data['messages_saved']} messages, "
-                f"{data['rate']} msg/s"
-            )
-            if dialog:
-                line += f", {dialog.get('title', '')}"
-            if data.get("flood_wait_seconds"):
-                line += f", Telegram asked to wait {data['flood_wait_seconds']} s"
-            self.stdout.write(
-                ("\r" + line[:150].ljust(150)) if interactive else line, ending="" if interactive else "\n"
-            )
+        def show(progress: ArchiveProgress) -> None:
+            if interactive:  # one line, redrawn in place
+                self.stdout.write("\r" + progress_line(progress).ljust(LINE_WIDTH), ending="")
+            else:
+                self.stdout.write(progress_line(progress))
 
         try:
             run = archive_run_foreground(
@@ -54,7 +64,7 @@ class Command(BaseCommand):
                 refresh_edits_days=options["refresh_edits_days"],
                 listener=show,
             )
-        except ArchiveRefused as refused:
+        except ActionRefused as refused:
             raise CommandError(refused.message) from None
         if interactive:
             self.stdout.write("")

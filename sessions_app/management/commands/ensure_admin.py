@@ -7,6 +7,7 @@ on the run that created it: a generated password is shown once, never stored in 
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.password_validation import validate_password
@@ -28,7 +29,7 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--login-url", default=DEFAULT_LOGIN_URL, help="The sign-in address to print.")
 
-    def handle(self, *args, login_url: str, **options) -> None:
+    def handle(self, *args: Any, login_url: str, **options: Any) -> None:
         User = get_user_model()
         existing = list(
             User.objects.filter(is_superuser=True).order_by("pk").values_list(User.USERNAME_FIELD, flat=True)[:3]

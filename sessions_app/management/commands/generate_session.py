@@ -9,15 +9,16 @@ from __future__ import annotations
 
 import getpass
 import sys
-from typing import TextIO
+from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sessions_app.models import ConnectorInstance
 from sessions_app.services.login import instance_adopt_session
 from sessions_app.services.sessions import session_save_after_login
-from sessions_app.telegram import client as telegram
+from sessions_app.telegram.client import ApiCredentials, default_credentials
 from sessions_app.telegram.errors import CodeExpired, CodeInvalid, PasswordInvalid, PasswordNeeded, TelegramError
+from sessions_app.telegram.login import SentCode, SignedIn, send_code, sign_in_code, sign_in_password
 
 MAX_TRIES = 3
 
@@ -31,7 +32,7 @@ class Command(BaseCommand):
             "--instance", metavar="SESSION", help="store the session on this instance instead of printing it"
         )
 
-    def handle(self, *args, **options) -> None:
+    def handle(self, *args: Any, **options: Any) -> None:
         self.input: TextIO = options.get("stdin") or sys.stdin
         instance = None
         if options["instance"]:
@@ -43,7 +44,7 @@ class Command(BaseCommand):
         try:
             api = self._ask_credentials()
             phone = self._ask("Phone number (with country code, e.g. +1234567890): ")
-            sent = telegram.send_code(session="", phone=phone, api=api)
+            sent = send_code(session="", phone=phone, api=api)
             signed_in = self._sign_in(phone, sent, api)
         except TelegramError as exc:
             raise CommandError(exc.message) from None
@@ -81,22 +82,22 @@ class Command(BaseCommand):
             raise EOFError
         return line.strip()
 
-    def _ask_credentials(self) -> telegram.ApiCredentials:
-        default = telegram.default_credentials()
+    def _ask_credentials(self) -> ApiCredentials:
+        default = default_credentials()
         raw_id = self._ask(f"API ID [{default.api_id}]: ") or str(default.api_id)
         if not raw_id.isdigit():
             raise CommandError("The API ID is a number (see my.telegram.org, API development tools).")
         raw_hash = (
             self._ask("API Hash [configured]: " if default.api_hash else "API Hash: ", secret=True) or default.api_hash
         )
-        return telegram.ApiCredentials(api_id=int(raw_id), api_hash=raw_hash)
+        return ApiCredentials(api_id=int(raw_id), api_hash=raw_hash)
 
-    def _sign_in(self, phone: str, sent: telegram.SentCode, api: telegram.ApiCredentials) -> telegram.SignedIn:
+    def _sign_in(self, phone: str, sent: SentCode, api: ApiCredentials) -> SignedIn:
         session = sent.session
         for attempt in range(1, MAX_TRIES + 1):
             code = self._ask("Code Telegram sent you: ")
             try:
-                return telegram.sign_in_code(
+                return sign_in_code(
                     session=session, phone=phone, code=code, phone_code_hash=sent.phone_code_hash, api=api
                 )
             except PasswordNeeded as needed:
@@ -107,12 +108,12 @@ class Command(BaseCommand):
                 self.stderr.write(exc.message)
         raise CommandError("Too many wrong codes.")
 
-    def _password(self, needed: PasswordNeeded, api: telegram.ApiCredentials) -> telegram.SignedIn:
+    def _password(self, needed: PasswordNeeded, api: ApiCredentials) -> SignedIn:
         hint = f" (hint: {needed.hint})" if needed.hint else ""
         for attempt in range(1, MAX_TRIES + 1):
             password = self._ask(f"Two-step verification password{hint}: ", secret=True)
             try:
-                return telegram.sign_in_password(session=needed.session, password=password, api=api)
+                return sign_in_password(session=needed.session, password=password, api=api)
             except PasswordInvalid as exc:
                 if attempt == MAX_TRIES:
                     raise

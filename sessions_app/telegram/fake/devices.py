@@ -4,30 +4,30 @@ from __future__ import annotations
 
 import math
 import secrets
-import sqlite3
+from collections.abc import Mapping
+from typing import Any
 
 from telethon.tl import functions, types
 
+from sessions_app.telegram.fake import keys
 from sessions_app.telegram.fake.accounts import COUNTRY
-from sessions_app.telegram.fake.login import DAY
+from sessions_app.telegram.fake.keys import DAY
 from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles
 
 TAKEOUT_DELAY = DAY  # Telegram makes a new takeout wait a day unless the user allows it in an app
 
 
-def unregister(db: sqlite3.Connection, key_id: int) -> None:
-    """The key stays known to the DC but is no longer anyone's: requests answer AUTH_KEY_UNREGISTERED."""
-    db.execute(
-        "UPDATE auth_keys SET user_id = NULL, pending_user_id = NULL, auth_hash = NULL WHERE key_id = ?", (key_id,)
-    )
-
-
-def authorization(row: sqlite3.Row, *, current: bool) -> types.Authorization:
+def authorization(row: Mapping[str, Any], *, current: bool, password_pending: bool = False) -> types.Authorization:
+    """One row of "Active sessions" (``row``: an auth_keys row, or a dict shaped like one)."""
     return types.Authorization(
         # Telegram reports the current session with hash 0: it can only be ended by logging out.
         hash=0 if current else int(row["auth_hash"]),
         current=current or None,
         official_app=bool(row["official"]) or None,
+        password_pending=password_pending or None,
+        encrypted_requests_disabled=bool(row["encrypted_requests_disabled"]) or None,
+        call_requests_disabled=bool(row["call_requests_disabled"]) or None,
+        unconfirmed=bool(row["unconfirmed"]) or None,
         device_model=row["device_model"],
         platform=row["platform"],
         system_version=row["system_version"],
@@ -70,7 +70,34 @@ def reset_authorization(call: Call, request: functions.account.ResetAuthorizatio
     ).fetchone()
     if request.hash == 0 or row is None:
         raise Rpc(400, "HASH_INVALID")
-    unregister(call.db, row["key_id"])
+    keys.unregister(call.db, row["key_id"])
+    return True
+
+
+@handles(functions.account.ChangeAuthorizationSettingsRequest)
+def change_authorization_settings(call: Call, request: functions.account.ChangeAuthorizationSettingsRequest) -> bool:
+    """Settings of one session: hash 0 is the caller's own; only another session can confirm one."""
+    user_id = call.require_user()
+    if request.hash == 0:
+        row = call.key
+    else:
+        row = call.db.execute(
+            "SELECT * FROM auth_keys WHERE user_id = ? AND auth_hash = ?", (user_id, request.hash)
+        ).fetchone()
+    if row is None or (request.confirmed and row["key_id"] == call.key_id):
+        raise Rpc(400, "HASH_INVALID")
+    if request.confirmed:
+        call.db.execute("UPDATE auth_keys SET unconfirmed = 0 WHERE key_id = ?", (row["key_id"],))
+    if request.encrypted_requests_disabled is not None:
+        call.db.execute(
+            "UPDATE auth_keys SET encrypted_requests_disabled = ? WHERE key_id = ?",
+            (int(request.encrypted_requests_disabled), row["key_id"]),
+        )
+    if request.call_requests_disabled is not None:
+        call.db.execute(
+            "UPDATE auth_keys SET call_requests_disabled = ? WHERE key_id = ?",
+            (int(request.call_requests_disabled), row["key_id"]),
+        )
     return True
 
 
@@ -81,7 +108,7 @@ def reset_authorizations(call: Call, request: functions.auth.ResetAuthorizations
     for row in call.db.execute(
         "SELECT key_id FROM auth_keys WHERE user_id = ? AND key_id != ?", (user_id, call.key_id)
     ).fetchall():
-        unregister(call.db, row["key_id"])
+        keys.unregister(call.db, row["key_id"])
     return True
 
 

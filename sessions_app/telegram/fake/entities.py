@@ -35,7 +35,8 @@ def marked(kind: str, bare_id: int) -> int:
 
 
 def bare(peer: int) -> int:
-    return utils.resolve_id(peer)[0]
+    bare_id: int = utils.resolve_id(peer)[0]
+    return bare_id
 
 
 def tl_peer(peer: int) -> types.TypePeer:
@@ -126,7 +127,9 @@ def resolve_input_peer(db: sqlite3.Connection, owner: int, peer: types.TypeInput
         marked_id, given_hash = marked(BROADCAST, peer.channel_id), peer.access_hash
     else:
         raise Rpc(400, "PEER_ID_INVALID")
-    row = db.execute("SELECT * FROM peers WHERE owner = ? AND peer = ?", (owner, marked_id)).fetchone()
+    row: sqlite3.Row | None = db.execute(
+        "SELECT * FROM peers WHERE owner = ? AND peer = ?", (owner, marked_id)
+    ).fetchone()
     is_channel = isinstance(peer, types.InputPeerChannel)
     if row is None:
         raise Rpc(400, "CHANNEL_PRIVATE" if is_channel else "PEER_ID_INVALID")

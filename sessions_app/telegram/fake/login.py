@@ -1,15 +1,14 @@
-"""Connection-level requests and signing in: config, codes, 2FA, QR tokens, log out, self, update state."""
+"""Connection-level requests and signing in: config, codes, 2FA, log out, self, update state."""
 
 from __future__ import annotations
 
-import math
 import os
 import secrets
 import sqlite3
 
 from telethon.tl import functions, types
 
-from sessions_app.telegram.fake import srp
+from sessions_app.telegram.fake import keys, srp
 from sessions_app.telegram.fake.accounts import (
     BANNED_PHONES,
     COUNTRY,
@@ -25,8 +24,6 @@ from sessions_app.telegram.fake.entities import load_peers, self_user
 from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles, unauthorized
 
 CODE_LENGTH = 5
-QR_TTL = 30
-DAY = 86400
 DEFAULT_CODE_TTL = 300
 
 
@@ -35,36 +32,13 @@ def code_ttl(db: sqlite3.Connection) -> int:
     return int(row["value"]) if row else DEFAULT_CODE_TTL
 
 
-def new_auth_hash() -> int:
-    """A 64-bit signed authorization hash that a float (JavaScript number) cannot hold exactly.
-
-    Odd and above 2**53 in magnitude, so any rounding through a double changes it.
-    """
-    magnitude = (secrets.randbelow(2**63 - 2**53 - 2) + 2**53 + 1) | 1
-    return -magnitude if secrets.randbelow(2) else magnitude
-
-
-def authorize(call: Call, user_id: int) -> types.auth.Authorization:
-    """Bind the calling key to the user: a new authorization (device session) starts now."""
-    call.db.execute(
-        "UPDATE auth_keys SET user_id = ?, pending_user_id = NULL, auth_hash = ?, date_created = ?, date_active = ?"
-        " WHERE key_id = ?",
-        (user_id, new_auth_hash(), call.now, call.now, call.key_id),
-    )
-    call.db.execute("DELETE FROM login_tokens WHERE key_id = ?", (call.key_id,))
+def _finish_login(call: Call, user_id: int) -> types.auth.Authorization:
+    """The code was right: either the account is in, or its password comes next."""
+    if not keys.bind(call.db, call.key_id, user_id, call.now):
+        raise Rpc(401, "SESSION_PASSWORD_NEEDED")
     account = account_by_id(user_id)
     assert account is not None
     return types.auth.Authorization(user=self_user(account))
-
-
-def _finish_login(call: Call, user_id: int) -> types.auth.Authorization:
-    """The code (or QR) was right: either the account is in, or its password comes next."""
-    account = account_by_id(user_id)
-    assert account is not None
-    if account.password is not None:
-        call.db.execute("UPDATE auth_keys SET pending_user_id = ? WHERE key_id = ?", (user_id, call.key_id))
-        raise Rpc(401, "SESSION_PASSWORD_NEEDED")
-    return authorize(call, user_id)
 
 
 # -- connection ---------------------------------------------------------------------------------
@@ -162,11 +136,11 @@ def send_code(call: Call, request: functions.auth.SendCodeRequest) -> types.auth
     return _sent_code(phone_code_hash, resent=False)
 
 
-def _live_code(call: Call, phone: str, phone_code_hash: str | None):
+def _live_code(call: Call, phone: str, phone_code_hash: str | None) -> sqlite3.Row:
     """The code a hash stands for, only for the key that asked for it and only until it expires."""
     if not phone_code_hash:
         raise Rpc(400, "PHONE_CODE_HASH_EMPTY")
-    row = call.db.execute("SELECT * FROM codes WHERE hash = ?", (phone_code_hash,)).fetchone()
+    row: sqlite3.Row | None = call.db.execute("SELECT * FROM codes WHERE hash = ?", (phone_code_hash,)).fetchone()
     if row is None or row["phone"] != phone or row["key_id"] != call.key_id or row["expires"] <= call.now:
         raise Rpc(400, "PHONE_CODE_EXPIRED")
     return row
@@ -271,51 +245,7 @@ def check_password(call: Call, request: functions.auth.CheckPasswordRequest) -> 
         account = account_by_id(user_id)
         assert account is not None
         return types.auth.Authorization(user=self_user(account))
-    return authorize(call, user_id)
-
-
-# -- QR login -----------------------------------------------------------------------------------
-
-
-@handles(functions.auth.ExportLoginTokenRequest)
-def export_login_token(call: Call, request: functions.auth.ExportLoginTokenRequest) -> types.auth.TypeLoginToken:
-    if call.key["pending_user_id"] is not None:  # scanned already; only the password is missing
-        raise Rpc(401, "SESSION_PASSWORD_NEEDED")
-    if call.user_id is not None:
-        account = account_by_id(call.user_id)
-        assert account is not None
-        return types.auth.LoginTokenSuccess(authorization=types.auth.Authorization(user=self_user(account)))
-    row = call.db.execute(
-        "SELECT * FROM login_tokens WHERE key_id = ? ORDER BY expires DESC LIMIT 1", (call.key_id,)
-    ).fetchone()
-    if row is not None and row["user_id"] is not None:
-        account = account_by_id(row["user_id"])
-        assert account is not None
-        if account.dc != call.dc:
-            return types.auth.LoginTokenMigrateTo(dc_id=account.dc, token=row["token"])
-        call.db.execute("DELETE FROM login_tokens WHERE token = ?", (row["token"],))
-        return types.auth.LoginTokenSuccess(authorization=_finish_login(call, account.user_id))
-    if row is not None and row["expires"] > call.now:
-        return types.auth.LoginToken(expires=dt(row["expires"]), token=row["token"])
-    call.db.execute("DELETE FROM login_tokens WHERE key_id = ?", (call.key_id,))
-    token = os.urandom(32)
-    expires = math.ceil(call.now) + QR_TTL
-    call.db.execute("INSERT INTO login_tokens (token, key_id, expires) VALUES (?, ?, ?)", (token, call.key_id, expires))
-    return types.auth.LoginToken(expires=dt(expires), token=token)
-
-
-@handles(functions.auth.ImportLoginTokenRequest)
-def import_login_token(call: Call, request: functions.auth.ImportLoginTokenRequest) -> types.auth.TypeLoginToken:
-    """The second half of a QR login after LoginTokenMigrateTo: a fresh key on the account's DC."""
-    row = call.db.execute("SELECT * FROM login_tokens WHERE token = ?", (request.token,)).fetchone()
-    if row is None or row["user_id"] is None:
-        raise Rpc(400, "AUTH_TOKEN_INVALID")
-    account = account_by_id(row["user_id"])
-    assert account is not None
-    if account.dc != call.dc:
-        return types.auth.LoginTokenMigrateTo(dc_id=account.dc, token=row["token"])
-    call.db.execute("DELETE FROM login_tokens WHERE token = ?", (row["token"],))
-    return types.auth.LoginTokenSuccess(authorization=_finish_login(call, account.user_id))
+    return keys.authorize(call.db, call.key_id, user_id, call.now)
 
 
 # -- signed-in basics ---------------------------------------------------------------------------
@@ -324,9 +254,7 @@ def import_login_token(call: Call, request: functions.auth.ImportLoginTokenReque
 @handles(functions.auth.LogOutRequest)
 def log_out(call: Call, request: functions.auth.LogOutRequest) -> types.auth.LoggedOut:
     call.require_user()
-    call.db.execute(
-        "UPDATE auth_keys SET user_id = NULL, pending_user_id = NULL, auth_hash = NULL WHERE key_id = ?", (call.key_id,)
-    )
+    keys.unregister(call.db, call.key_id)
     return types.auth.LoggedOut()
 
 
@@ -358,9 +286,11 @@ def get_difference(call: Call, request: functions.updates.GetDifferenceRequest) 
 
 
 @handles(functions.updates.GetChannelDifferenceRequest)
-def get_channel_difference(call: Call, request: functions.updates.GetChannelDifferenceRequest):
+def get_channel_difference(
+    call: Call, request: functions.updates.GetChannelDifferenceRequest
+) -> types.updates.ChannelDifferenceEmpty:
     call.require_user()
     return types.updates.ChannelDifferenceEmpty(pts=max(request.pts, 1), final=True)
 
 
-__all__ = ["DAY", "DEFAULT_CODE_TTL", "authorize", "code_ttl", "new_auth_hash"]
+__all__ = ["DEFAULT_CODE_TTL", "code_ttl"]

@@ -21,11 +21,14 @@ MAX_LIMIT = 100
 
 
 def _dialog_row(call: Call, owner: int, peer: int) -> sqlite3.Row | None:
-    return call.db.execute("SELECT * FROM dialogs WHERE owner = ? AND peer = ?", (owner, peer)).fetchone()
+    row: sqlite3.Row | None = call.db.execute(
+        "SELECT * FROM dialogs WHERE owner = ? AND peer = ?", (owner, peer)
+    ).fetchone()
+    return row
 
 
 @handles(functions.messages.GetDialogsRequest)
-def get_dialogs(call: Call, request: functions.messages.GetDialogsRequest):
+def get_dialogs(call: Call, request: functions.messages.GetDialogsRequest) -> types.messages.TypeDialogs:
     owner = call.require_user()
     if request.folder_id:  # nothing is archived in the demo
         return types.messages.Dialogs(dialogs=[], messages=[], chats=[], users=[])
@@ -125,7 +128,7 @@ def _history_rows(
 
 
 @handles(functions.messages.GetHistoryRequest)
-def get_history(call: Call, request: functions.messages.GetHistoryRequest):
+def get_history(call: Call, request: functions.messages.GetHistoryRequest) -> types.messages.TypeMessages:
     owner = call.require_user()
     peer_row = resolve_input_peer(call.db, owner, request.peer)
     peer = int(peer_row["peer"])
@@ -167,7 +170,9 @@ def _wanted_ids(ids: list) -> list[int]:
     return wanted
 
 
-def _in_order(call: Call, owner: int, wanted: list[int], found: dict[int, sqlite3.Row], peer: int | None = None):
+def _in_order(
+    call: Call, owner: int, wanted: list[int], found: dict[int, sqlite3.Row], peer: int | None = None
+) -> tuple[list[types.TypeMessage], list[types.TypeUser], list[types.TypeChat]]:
     rows = [found[i] for i in wanted if i in found]
     messages, users, chats = bundle(call, owner, rows)
     by_id = {m.id: m for m in messages}
@@ -176,7 +181,7 @@ def _in_order(call: Call, owner: int, wanted: list[int], found: dict[int, sqlite
 
 
 @handles(functions.messages.GetMessagesRequest)
-def get_messages(call: Call, request: functions.messages.GetMessagesRequest):
+def get_messages(call: Call, request: functions.messages.GetMessagesRequest) -> types.messages.Messages:
     """By id in the account's own sequence (private chats and basic groups; channels have their own)."""
     owner = call.require_user()
     wanted = _wanted_ids(request.id)
@@ -193,7 +198,7 @@ def get_messages(call: Call, request: functions.messages.GetMessagesRequest):
 
 
 @handles(functions.channels.GetMessagesRequest)
-def get_channel_messages(call: Call, request: functions.channels.GetMessagesRequest):
+def get_channel_messages(call: Call, request: functions.channels.GetMessagesRequest) -> types.messages.TypeMessages:
     owner = call.require_user()
     channel = request.channel
     if not isinstance(channel, types.InputChannel):

@@ -122,7 +122,9 @@ def _referenced(rows: Iterable[sqlite3.Row]) -> set[int]:
     return found
 
 
-def bundle(call: Call, owner: int, rows: list[sqlite3.Row], extra_peers: Iterable[int] = ()):
+def bundle(
+    call: Call, owner: int, rows: list[sqlite3.Row], extra_peers: Iterable[int] = ()
+) -> tuple[list[types.TypeMessage], list[types.TypeUser], list[types.TypeChat]]:
     """Messages plus the users and chats they mention, as every messages.* answer carries them."""
     kinds: dict[int, str] = {}
     for peer in {int(row["peer"]) for row in rows}:

@@ -66,7 +66,8 @@ class Call:
 
     @property
     def user_id(self) -> int | None:
-        return self.key["user_id"]
+        user_id = self.key["user_id"]
+        return None if user_id is None else int(user_id)
 
     def require_user(self) -> int:
         """The signed-in user, or the 401 Telegram answers on a key that is not (yet) authorized."""

@@ -19,6 +19,8 @@ from telethon.network.mtprotosender import MTProtoSender
 from telethon.tl import types
 from telethon.tl.tlobject import TLObject
 
+from sessions_app.telegram.fake.accounts import DEMO_IP
+from sessions_app.telegram.fake.connections import HEARTBEAT_SECONDS
 from sessions_app.telegram.fake.rpc import Rpc, UnknownAuthKey
 
 if TYPE_CHECKING:
@@ -37,13 +39,19 @@ def over_the_wire(answer: Any) -> Any:
 
 
 class FakeSender(MTProtoSender):
-    """An MTProto sender bound to a DemoTelegram world; it never opens a socket."""
+    """An MTProto sender bound to a DemoTelegram world; it never opens a socket.
+
+    While connected it holds a connection in the world, from ``ip``, renewed by a heartbeat.
+    """
+
+    _user_connected: bool  # set by MTProtoSender.__init__
 
     def __init__(
         self,
         world: DemoTelegram,
         auth_key: AuthKey | None,
         *,
+        ip: str = DEMO_IP,
         loggers: Any,
         auth_key_callback: Any = None,
         updates_queue: Any = None,
@@ -60,8 +68,11 @@ class FakeSender(MTProtoSender):
             auto_reconnect_callback=auto_reconnect_callback,
         )
         self._world = world
+        self.ip = ip
         self.dc_id: int | None = None
         self._closed: asyncio.Future[None] | None = None
+        self._connection_id: str | None = None
+        self._heartbeat: asyncio.TimerHandle | None = None
 
     # The connection object Telethon builds (ConnectionTcpFull) is kept for its address only.
     async def connect(self, connection: Any) -> bool:
@@ -72,9 +83,11 @@ class FakeSender(MTProtoSender):
             self.dc_id = int(connection._dc_id)
             if not self.auth_key:
                 # What the DH key exchange would produce; the DC remembers the key from now on.
-                self.auth_key.key = self._world._issue_auth_key(self.dc_id)
+                self.auth_key.key = self._world._issue_auth_key(self.dc_id, self.ip)
                 if self._auth_key_callback:
                     await self._auth_key_callback(self.auth_key)
+            self._connection_id = self._world._connect(self.auth_key, self.ip)
+            self._heartbeat = helpers.get_running_loop().call_later(HEARTBEAT_SECONDS, self._beat)
             self._user_connected = True
             if self._closed is None or self._closed.done():
                 self._closed = helpers.get_running_loop().create_future()
@@ -89,6 +102,21 @@ class FakeSender(MTProtoSender):
     def _keepalive_ping(self, rnd_id: int) -> None:
         """The demo DC is always reachable; nothing to probe."""
 
+    def _beat(self) -> None:
+        """Renew the connection's lease while connected (a timer, so a forgotten client leaves no task)."""
+        if self._connection_id is None:
+            return
+        self._world._heartbeat(self._connection_id)
+        self._heartbeat = helpers.get_running_loop().call_later(HEARTBEAT_SECONDS, self._beat)
+
+    def _hang_up(self) -> None:
+        if self._heartbeat is not None:
+            self._heartbeat.cancel()
+            self._heartbeat = None
+        if self._connection_id is not None:
+            self._world._disconnect(self._connection_id)
+            self._connection_id = None
+
     async def disconnect(self) -> None:
         await self._disconnect()
 
@@ -97,6 +125,7 @@ class FakeSender(MTProtoSender):
             return
         self._user_connected = False
         self._connection = None
+        self._hang_up()
         if self._closed is not None and not self._closed.done():
             if error is None:
                 self._closed.set_result(None)
@@ -133,8 +162,10 @@ class FakeSender(MTProtoSender):
             future.cancel()
             return future
         try:
-            assert self.dc_id is not None
-            answer = self._world._invoke(self.dc_id, self.auth_key, request)
+            assert self.dc_id is not None and self._connection_id is not None
+            answer = self._world._receive(
+                self.dc_id, self.auth_key, request, ip=self.ip, connection_id=self._connection_id
+            )
         except Rpc as rpc:
             future.set_exception(errors.rpc_message_to_error(types.RpcError(rpc.code, rpc.message), request))
         except UnknownAuthKey:
@@ -149,6 +180,7 @@ class FakeSender(MTProtoSender):
         """Lose the connection the way the real sender does on a -404: no more requests go out."""
         self._user_connected = False
         self._connection = None
+        self._hang_up()
         if self._closed is not None and not self._closed.done():
             self._closed.set_exception(error)
             self._closed.exception()

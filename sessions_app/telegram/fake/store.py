@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SCHEMA_VERSION = 1  # bump when SCHEMA changes: an older demo state file is rebuilt from scratch
+SCHEMA_VERSION = 2  # bump when SCHEMA changes: an older demo state file is rebuilt from scratch
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -28,7 +28,9 @@ CREATE TABLE IF NOT EXISTS auth_keys (
     device_model TEXT NOT NULL DEFAULT '', platform TEXT NOT NULL DEFAULT '',
     system_version TEXT NOT NULL DEFAULT '', api_id INTEGER NOT NULL DEFAULT 0,
     app_name TEXT NOT NULL DEFAULT '', app_version TEXT NOT NULL DEFAULT '',
-    official INTEGER NOT NULL DEFAULT 0,
+    official INTEGER NOT NULL DEFAULT 0, unconfirmed INTEGER NOT NULL DEFAULT 0,
+    encrypted_requests_disabled INTEGER NOT NULL DEFAULT 0, call_requests_disabled INTEGER NOT NULL DEFAULT 0,
+    destroyed INTEGER NOT NULL DEFAULT 0,
     last_call INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS auth_keys_user ON auth_keys (user_id);
@@ -42,9 +44,14 @@ CREATE TABLE IF NOT EXISTS srp (
     srp_id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, b BLOB NOT NULL, big_b BLOB NOT NULL, created REAL NOT NULL
 );
 CREATE TABLE IF NOT EXISTS login_tokens (
-    token BLOB PRIMARY KEY, key_id INTEGER NOT NULL, expires REAL NOT NULL, user_id INTEGER
+    token BLOB PRIMARY KEY, key_id INTEGER NOT NULL, expires REAL NOT NULL,
+    user_id INTEGER, auth_hash INTEGER, imported INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS login_tokens_key ON login_tokens (key_id);
+CREATE TABLE IF NOT EXISTS connections (
+    id TEXT PRIMARY KEY, key_id INTEGER NOT NULL, ip TEXT NOT NULL, expires REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS connections_key ON connections (key_id, expires);
 CREATE TABLE IF NOT EXISTS floods (method TEXT NOT NULL, phone TEXT NOT NULL, until REAL NOT NULL,
     PRIMARY KEY (method, phone));
 CREATE TABLE IF NOT EXISTS rate_limits (method TEXT PRIMARY KEY, count INTEGER NOT NULL, window REAL NOT NULL);

@@ -1,0 +1,196 @@
+"""Read queries for the archive pages: dialogs, runs and their progress, keyset pages of messages."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from typing import Any
+
+from django.db.models import F, QuerySet
+from django.utils import timezone
+
+from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog, Message
+from sessions_app.telegram.errors import seconds_left
+
+PAGE_SIZE = 50
+BIGINT_MIN = -(2**63)
+BIGINT_MAX = 2**63 - 1
+
+
+def dialogs_of(*, instance: ConnectorInstance) -> QuerySet[Dialog]:
+    return Dialog.objects.filter(instance=instance).order_by(
+        F("last_message_date").desc(nulls_last=True), "title", "peer_id"
+    )
+
+
+def dialog_of(*, instance: ConnectorInstance, peer_id: int) -> Dialog | None:
+    return Dialog.objects.filter(instance=instance, peer_id=peer_id).first()
+
+
+def archive_runs_recent(*, instance: ConnectorInstance, limit: int = 10) -> list[ArchiveRun]:
+    return list(
+        ArchiveRun.objects.filter(instance=instance)
+        .select_related("started_by", "current_dialog")
+        .order_by("-created_at", "-id")[:limit]
+    )
+
+
+def archive_run_current(*, instance: ConnectorInstance) -> ArchiveRun | None:
+    """The run that is queued, running or waiting out a flood wait, if any."""
+    return (
+        ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active())
+        .select_related("current_dialog")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+def archive_run_latest(*, instance: ConnectorInstance) -> ArchiveRun | None:
+    """The newest run whatever its status (a finished one too, so a watcher sees the end)."""
+    return (
+        ArchiveRun.objects.filter(instance=instance)
+        .select_related("current_dialog")
+        .order_by("-created_at", "-id")
+        .first()
+    )
+
+
+@dataclass(frozen=True)
+class DialogProgress:
+    """The dialog a run is archiving: how many of its messages the archive holds."""
+
+    peer_id: int
+    title: str
+    archived: int
+    total: int | None  # as Telegram last reported it; None until it did
+    complete: bool  # the whole history back to the first message is archived
+
+
+@dataclass(frozen=True)
+class ArchiveProgress:
+    """One run's progress: what the live block, the websocket and `manage.py archive` show.
+
+    It travels through the channel layer as `as_event()` (plain JSON types) and comes back with
+    `from_event()`. The flood wait is kept as its end, so whoever shows it counts down from the
+    same instant (`flood_wait_seconds`, read when shown).
+    """
+
+    run_id: int
+    status: str
+    messages_saved: int
+    dialogs_done: int
+    dialogs_total: int
+    rate: float  # messages per second
+    flood_wait_until: datetime | None
+    dialog: DialogProgress | None
+
+    @property
+    def status_label(self) -> str:
+        return str(ArchiveStatus(self.status).label)
+
+    @property
+    def is_active(self) -> bool:
+        return self.status in ArchiveStatus.active()
+
+    @property
+    def flood_wait_seconds(self) -> int:
+        return seconds_left(self.flood_wait_until)
+
+    def as_event(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["flood_wait_until"] = self.flood_wait_until.isoformat() if self.flood_wait_until else None
+        return data
+
+    @classmethod
+    def from_event(cls, data: dict[str, Any]) -> ArchiveProgress:
+        until, dialog = data["flood_wait_until"], data["dialog"]
+        fields = {
+            **data,
+            "flood_wait_until": datetime.fromisoformat(until) if until else None,
+            "dialog": DialogProgress(**dialog) if dialog else None,
+        }
+        return cls(**fields)
+
+
+def archive_progress(run: ArchiveRun, *, rate: float | None = None, now: datetime | None = None) -> ArchiveProgress:
+    """The one way to describe a run's progress, for the pipeline's events and for what the DB knows.
+
+    `rate` is the pipeline's own (busy time only); without it, the run's average since it started.
+    Built from the DB it changes only when the worker writes, so a watcher can compare two.
+    """
+    if rate is None:
+        rate = 0.0
+        if run.started_at is not None:
+            # messages_saved is written with each heartbeat: measure up to the same instant.
+            until = run.finished_at or run.heartbeat_at or now or timezone.now()
+            elapsed = (until - run.started_at).total_seconds()
+            if elapsed > 0:
+                rate = round(run.messages_saved / elapsed, 1)
+    dialog = run.current_dialog
+    return ArchiveProgress(
+        run_id=run.pk,
+        status=run.status,
+        messages_saved=run.messages_saved,
+        dialogs_done=run.dialogs_done,
+        dialogs_total=run.dialogs_total,
+        rate=rate,
+        flood_wait_until=run.flood_wait_until if run.status == ArchiveStatus.FLOOD_WAIT else None,
+        dialog=None
+        if dialog is None
+        else DialogProgress(
+            peer_id=dialog.peer_id,
+            title=dialog.title,
+            archived=dialog.message_count,
+            total=dialog.total_on_server,
+            complete=dialog.history_complete,
+        ),
+    )
+
+
+@dataclass(frozen=True)
+class MessagePage:
+    """Up to PAGE_SIZE messages, newest first, and the cursors for the neighbouring pages."""
+
+    messages: list[Message]
+    has_older: bool
+    has_newer: bool
+    older_cursor: int | None  # for ?before=
+    newer_cursor: int | None  # for ?after=
+
+
+def message_page(
+    *, dialog: Dialog, before: int | None = None, after: int | None = None, size: int = PAGE_SIZE
+) -> MessagePage:
+    """Keyset pagination on (dialog, message_id): each page is one indexed range scan, never OFFSET.
+
+    before=X shows the `size` messages just below X; after=X the `size` just above X (still shown
+    newest first); neither shows the newest page.
+    """
+    base = Message.objects.filter(dialog=dialog)
+    if after is not None:
+        rows = list(base.filter(message_id__gt=after).order_by("message_id")[: size + 1])
+        has_newer = len(rows) > size
+        rows = rows[:size]
+        rows.reverse()
+        has_older = base.filter(message_id__lte=after).exists()
+    else:
+        scope = base if before is None else base.filter(message_id__lt=before)
+        rows = list(scope.order_by("-message_id")[: size + 1])
+        has_older = len(rows) > size
+        rows = rows[:size]
+        has_newer = before is not None and base.filter(message_id__gte=before).exists()
+    older_cursor: int | None
+    newer_cursor: int | None
+    if rows:
+        older_cursor, newer_cursor = rows[-1].message_id, rows[0].message_id
+    else:
+        # An empty page past either end still links back to the messages on the other side.
+        older_cursor = min(after + 1, BIGINT_MAX) if after is not None else None
+        newer_cursor = max(before - 1, BIGINT_MIN) if before is not None else None
+    return MessagePage(
+        messages=rows,
+        has_older=has_older,
+        has_newer=has_newer,
+        older_cursor=older_cursor if has_older else None,
+        newer_cursor=newer_cursor if has_newer else None,
+    )

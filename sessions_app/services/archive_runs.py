@@ -1,0 +1,112 @@
+"""Starting archive runs: the one set of start rules, for the web (queued on the worker) and `manage.py archive`.
+
+services.archive executes a run and knows nothing of the task queue; this module queues it, so
+the task module and the runner import each other in one direction only.
+"""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+from django.conf import settings
+from django.db import transaction
+from django.utils import timezone
+
+from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance
+from sessions_app.services.archive import ProgressListener, archive_run_execute, lease_holder_of
+from sessions_app.services.audit import audit_record
+from sessions_app.services.errors import ArchiveRefused
+from sessions_app.services.lease import lease_release
+from sessions_app.services.operations import Actor
+from sessions_app.tasks import archive_instance
+
+__all__ = ["ArchiveRefused", "archive_run_foreground", "archive_run_start"]
+
+
+def archive_mark_stale_runs(*, instance: ConnectorInstance) -> int:
+    """Runs whose worker died (no heartbeat) become "interrupted" and release their lease."""
+    # A run whose worker wrote no heartbeat for this long is taken as dead (killed worker).
+    cutoff = timezone.now() - timedelta(seconds=settings.ARCHIVE_STALE_SECONDS)
+    stale = ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active(), heartbeat_at__lt=cutoff)
+    count = 0
+    for run in stale:
+        lease_release(session=instance.session, holder=lease_holder_of(run))
+        run.status, run.finished_at = ArchiveStatus.INTERRUPTED, timezone.now()
+        run.error = (
+            "The worker stopped during this run (killed or restarted). The next run resumes from the last checkpoint."
+        )
+        run.save(update_fields=["status", "finished_at", "error"])
+        count += 1
+    return count
+
+
+def _archive_run_claim(
+    *, instance: ConnectorInstance, actor: Actor, use_takeout: bool, refresh_edits_days: int, foreground: bool
+) -> ArchiveRun:
+    """The start rules: a working session, the dashboard's own key, no other run queued or running.
+
+    The instance row is locked while the rule is checked and the run created, so two clicks (or a
+    click and the command) at the same moment start one run.
+    """
+    if not instance.session_string:
+        raise ArchiveRefused("This instance has no working session: log it in (or Verify its stored session) first.")
+    if not instance.dashboard_session:
+        raise ArchiveRefused(
+            "The archive runs on the dashboard's own authorization, which this instance does not have yet. "
+            "Use “Mint the dashboard's authorization” on the instance page first."
+        )
+    archive_mark_stale_runs(instance=instance)
+    actor_user = actor if actor is not None and actor.is_authenticated else None
+    with transaction.atomic():
+        ConnectorInstance.objects.select_for_update().filter(pk=instance.pk).first()
+        if ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active()).exists():
+            raise ArchiveRefused(
+                "An archive run is already queued or running for this instance. Wait for it to finish."
+            )
+        run = ArchiveRun.objects.create(
+            instance=instance,
+            started_by=actor_user,
+            use_takeout=use_takeout,
+            refresh_edits_days=refresh_edits_days,
+        )
+        detail: dict[str, object] = {"run": run.pk, "takeout": use_takeout}
+        if foreground:
+            detail["foreground"] = True
+        audit_record(instance=instance, actor=actor, action="archive.start", detail=detail)
+    return run
+
+
+def archive_run_start(
+    *, instance: ConnectorInstance, actor: Actor, use_takeout: bool = False, refresh_edits_days: int = 0
+) -> ArchiveRun:
+    """Queue a run on the Django Tasks worker; refused while another run of the instance is active."""
+    run = _archive_run_claim(
+        instance=instance,
+        actor=actor,
+        use_takeout=use_takeout,
+        refresh_edits_days=refresh_edits_days,
+        foreground=False,
+    )
+    result = archive_instance.enqueue(run.pk)
+    run.task_id = str(result.id)
+    ArchiveRun.objects.filter(pk=run.pk).update(task_id=run.task_id)
+    return run
+
+
+def archive_run_foreground(
+    *,
+    instance: ConnectorInstance,
+    actor: Actor = None,
+    use_takeout: bool = False,
+    refresh_edits_days: int = 0,
+    listener: ProgressListener | None = None,
+) -> ArchiveRun:
+    """`manage.py archive`: the same rules and the same run, executed here instead of on the worker."""
+    run = _archive_run_claim(
+        instance=instance,
+        actor=actor,
+        use_takeout=use_takeout,
+        refresh_edits_days=refresh_edits_days,
+        foreground=True,
+    )
+    return archive_run_execute(run_id=run.pk, listener=listener)

@@ -1,0 +1,123 @@
+"""What a health transition sends and to whom: queued deliveries, one per webhook URL and per email address.
+
+Queuing is a few inserts inside the check's transaction; delivery.py sends them later, on its own
+thread, so a slow or dead receiver never holds a check up.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from django.conf import settings
+from django.urls import reverse
+
+from sessions_app.models import ConnectorInstance, Membership, Role
+from sessions_app.models_health import AlertDelivery, DeliveryChannel, Health
+from sessions_app.services.audit import audit_record
+
+RECOVERED = "recovered"
+# The event each problem state is alerted as; leaving all of them is a recovery.
+PROBLEM_EVENTS: dict[str, str] = {
+    Health.CONNECTOR_GONE: "connector_gone",
+    Health.OBJECT_CHANGED: "object_changed",
+    Health.DASHBOARD_KEY_LOST: "dashboard_key_lost",
+    Health.UNREACHABLE: "outage",
+}
+HEADLINES = {
+    "connector_gone": "the connector's Telegram session is gone (terminated, logged out or expired)",
+    "object_changed": "its session object was changed outside the dashboard",
+    "dashboard_key_lost": "the dashboard's own authorization was lost (the connector is not affected)",
+    "outage": "the session store or Telegram has been unreachable for a while",
+    RECOVERED: "recovered",
+}
+
+
+def alert_event(previous: str, state: str) -> str | None:
+    """The event a transition is alerted as, or None (a first healthy check, say, is no news)."""
+    if state in PROBLEM_EVENTS:
+        return PROBLEM_EVENTS[state]
+    if previous in PROBLEM_EVENTS:
+        return RECOVERED
+    return None
+
+
+def webhook_key(url: str) -> str:
+    return hashlib.sha256(url.encode("utf-8")).hexdigest()
+
+
+def webhook_display(url: str) -> str:
+    """scheme://host/… : enough to tell the receivers apart; the path (often a token) stays out of pages."""
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
+
+
+def instance_url(instance: ConnectorInstance) -> str | None:
+    if not settings.DASHBOARD_URL:
+        return None
+    return settings.DASHBOARD_URL + reverse("instance_detail", args=[instance.session])
+
+
+def alert_payload(
+    *, instance: ConnectorInstance, event: str, previous: str, state: str, reason: str, at: datetime
+) -> dict[str, Any]:
+    """The JSON a webhook receives; `text` is one sentence, so chat incoming webhooks post it as it is."""
+    url = instance_url(instance)
+    headline = HEADLINES[event]
+    if event == RECOVERED:
+        headline = f"recovered: {Health(state).label} again (was: {Health(previous).label})"
+    text = f"teleconnect: {instance.name} ({instance.session}): {headline}." + (f" {url}" if url else "")
+    return {
+        "event": event,
+        "session": instance.session,
+        "name": instance.name,
+        "status": state,
+        "previous": previous,
+        "instance_status": instance.status,
+        "reason": reason,
+        "at": at.isoformat(),
+        "url": url,
+        "text": text,
+    }
+
+
+def alert_emails(instance: ConnectorInstance) -> list[str]:
+    """The instance's owners (those with an email address) and ALERT_EMAILS, each address once."""
+    owners = Membership.objects.filter(
+        instance=instance, role=Role.OWNER, user__is_active=True, user__email__gt=""
+    ).values_list("user__email", flat=True)
+    addresses: dict[str, str] = {}
+    for address in [*owners.order_by("user__email"), *settings.ALERT_EMAILS]:
+        addresses.setdefault(address.lower(), address)
+    return list(addresses.values())
+
+
+def alerts_queue(
+    *, instance: ConnectorInstance, event: str, previous: str, state: str, reason: str, at: datetime
+) -> list[AlertDelivery]:
+    """One pending delivery per webhook URL and per email address; the worker's sender sends them."""
+    payload = alert_payload(instance=instance, event=event, previous=previous, state=state, reason=reason, at=at)
+    common = {"instance": instance, "session": instance.session, "event": event, "payload": payload}
+    deliveries = [
+        AlertDelivery(
+            channel=DeliveryChannel.WEBHOOK,
+            target=webhook_display(url),
+            target_key=webhook_key(url),
+            next_attempt_at=at,
+            **common,
+        )
+        for url in settings.ALERT_WEBHOOK_URLS
+    ] + [
+        AlertDelivery(channel=DeliveryChannel.EMAIL, target=address, next_attempt_at=at, **common)
+        for address in alert_emails(instance)
+    ]
+    created = AlertDelivery.objects.bulk_create(deliveries)
+    audit_record(
+        instance=instance,
+        actor=None,
+        action="health.alert",
+        detail={"event": event, "status": state, "deliveries": len(created)},
+    )
+    return created
