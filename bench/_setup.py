@@ -74,9 +74,9 @@ def bootstrap(*, database_url: str = "", keep: bool = False) -> Path:
 # -- the demo Telegram ------------------------------------------------------------------------------
 
 
-def client_factory(session: str, *, api_id: int, api_hash: str) -> Any:
+def client_factory(session: str, *, api_id: int, api_hash: str, **client_kwargs: Any) -> Any:
     """TELEGRAM_CLIENT_FACTORY for the benchmarks: a client of the world chosen by :func:`use_world`."""
-    return _current["world"].client_factory(session, api_id=api_id, api_hash=api_hash)
+    return _current["world"].client_factory(session, api_id=api_id, api_hash=api_hash, **client_kwargs)
 
 
 def use_world(world: Any) -> None:

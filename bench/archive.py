@@ -35,24 +35,26 @@ HISTORY = "messages.getHistory"
 
 def _new_instance(session_name: str, session_string: str) -> Any:
     from sessions_app.models import ConnectorInstance
+    from sessions_app.services.keys import dashboard_key_mint
 
-    return ConnectorInstance.objects.create(
+    instance = ConnectorInstance.objects.create(
         session=session_name, name=f"Benchmark {session_name}", session_string=session_string, status="active"
     )
+    return dashboard_key_mint(instance=instance, actor=None)  # the archive runs on the dashboard's own key
 
 
 def _listener(total: int, label: str) -> Any:
     """Progress to stderr about every 10% (and on every flood wait)."""
     state = {"next": 0.1, "floods": 0}
 
-    def listen(data: dict[str, Any]) -> None:
-        saved = int(data["messages_saved"])  # type: ignore[arg-type]
-        if data.get("flood_wait_seconds"):
+    def listen(progress: Any) -> None:
+        saved = progress.messages_saved
+        if progress.flood_wait_seconds:
             state["floods"] += 1
             if state["floods"] % 5 == 1:
-                log(f"{label}: flood wait {data['flood_wait_seconds']} s (#{state['floods']}), {saved}/{total} saved")
+                log(f"{label}: flood wait {progress.flood_wait_seconds} s (#{state['floods']}), {saved}/{total} saved")
         if total and saved / total >= state["next"]:
-            log(f"{label}: {saved}/{total} messages ({data['rate']} msg/s)")
+            log(f"{label}: {saved}/{total} messages ({progress.rate} msg/s)")
             state["next"] += 0.1
 
     return listen

@@ -1,14 +1,16 @@
-"""Inspection without secrets: encrypted fields are never listed, shown or editable here."""
+"""Inspection without secrets: encrypted fields are never listed or shown here (the API hash override is write-only)."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import ClassVar
+from typing import Any, ClassVar
 
+from django import forms
 from django.contrib import admin, messages
 from django.db.models import QuerySet
 from django.http import HttpRequest
 
+from sessions_app.forms import clean_api_hash
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import AuditEvent, ConnectorInstance, Membership, PendingLogin
 from sessions_app.services import sessions as session_service
@@ -22,8 +24,39 @@ class MembershipInline(admin.TabularInline):
     autocomplete_fields = ["user"]
 
 
+class ConnectorInstanceAdminForm(forms.ModelForm):
+    """The API hash override can be set here but is never shown; the model's clean() wants both or neither."""
+
+    new_api_hash = forms.CharField(
+        label="API hash override",
+        required=False,
+        max_length=32,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Set with an API id override: the 32-character hexadecimal hash from my.telegram.org. "
+        "Never shown; leave empty to keep the stored one. Emptying the API id removes its hash too.",
+    )
+
+    class Meta:
+        model = ConnectorInstance
+        fields = ["session", "name", "api_id"]
+
+    def clean_new_api_hash(self) -> str:
+        return clean_api_hash(self.cleaned_data["new_api_hash"])
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean()
+        assert data is not None  # ModelForm.clean() returns cleaned_data
+        # Set before the model's clean() (in _post_clean) judges the pair.
+        if data.get("new_api_hash"):
+            self.instance.api_hash = data["new_api_hash"]
+        elif not data.get("api_id"):
+            self.instance.api_hash = ""
+        return data
+
+
 @admin.register(ConnectorInstance)
 class ConnectorInstanceAdmin(admin.ModelAdmin):
+    form = ConnectorInstanceAdminForm
     list_display = ["session", "name", "status", "phone_masked", "telegram_name", "updated_at"]
     list_filter = ["status"]
     search_fields = ["session", "name", "telegram_username"]
@@ -40,6 +73,7 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
         "session",
         "name",
         "api_id",
+        "new_api_hash",
         "status",
         "telegram_user_id",
         "telegram_name",
@@ -52,8 +86,8 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
         "created_at",
         "updated_at",
     )
-    # Only the name and the API id override are edited here; everything else is state.
-    readonly_fields = tuple(f for f in fields if f not in ("session", "name", "api_id"))
+    # Only the name and the API id and hash override are edited here; everything else is state.
+    readonly_fields = tuple(f for f in fields if f not in ("session", "name", "api_id", "new_api_hash"))
     inlines = [MembershipInline]
     actions = ["save_sessions", "verify_sessions", "revoke_sessions"]
 

@@ -9,4 +9,9 @@ class SessionsAppConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        from sessions_app import checks  # noqa: F401 - registers the system checks
+        from sessions_app import (
+            checks,  # noqa: F401 - registers the system checks
+            receivers,
+        )
+
+        receivers.connect()

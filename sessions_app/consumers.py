@@ -6,8 +6,10 @@ dialog's counts and, when a run ends, the dialogs and runs tables. They are the 
 renders on load, so a refresh shows the same. Client messages are ignored.
 
 Refusals accept the handshake, then close with a code the browser sees and the htmx extension does
-not retry: 4401 (not signed in), 4403 (no role on this instance), 4404 (no such instance, or no
-websocket at that path).
+not retry: 4401 (not signed in, or the two-step sign-in's code not entered yet), 4403 (no role on
+this instance), 4404 (no such instance, or no websocket at that path). An open socket is closed
+with 4403 as soon as the user's role on the instance is taken away (an "access" event, sent on
+every membership change, whatever the channel layer).
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from sessions_app.selectors import archive as selectors_archive
 from sessions_app.selectors.archive import ArchiveProgress
 from sessions_app.selectors.instances import instance_exists
 from sessions_app.services.events import instance_group
+from sessions_app.signin import second_factor_step, session_verified
 from sessions_app.views.archive import (
     archive_dialog_html,
     archive_live_html,
@@ -51,6 +54,14 @@ def _access(user: User | AnonymousUser, session: str) -> tuple[ConnectorInstance
         return CLOSE_FORBIDDEN if instance_exists(session=session) else CLOSE_NOT_FOUND
     except access.RoleTooLow:
         return CLOSE_FORBIDDEN
+
+
+def _signed_in(user: User | AnonymousUser, session: Any) -> bool:
+    """Signed in, and past the two-step sign-in's code step where it applies (as the HTTP pages require)."""
+    if user is None or not user.is_authenticated:
+        return False
+    verified = session is not None and session_verified(user, session)
+    return second_factor_step(user, verified=verified) is None
 
 
 def _latest_progress(user: User | AnonymousUser, session: str) -> ArchiveProgress | None | int:
@@ -91,6 +102,7 @@ def _progress_frames(instance: ConnectorInstance, can_operate: bool, progress: A
 
 class InstanceConsumer(AsyncWebsocketConsumer):
     instance: ConnectorInstance
+    user: User
     can_operate = False
     group: str | None = None
     ticker: asyncio.Task[None] | None = None
@@ -101,9 +113,10 @@ class InstanceConsumer(AsyncWebsocketConsumer):
     async def connect(self) -> None:
         await self.accept()
         user = self.scope.get("user")
-        if user is None or not user.is_authenticated:
+        if not await database_sync_to_async(_signed_in)(user, self.scope.get("session")):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
+        self.user = user
         session = self.scope["url_route"]["kwargs"]["session"]
         found = await database_sync_to_async(_access)(user, session)
         if isinstance(found, int):
@@ -149,6 +162,14 @@ class InstanceConsumer(AsyncWebsocketConsumer):
                     self.shown_wait = left
                     await self.send(text_data=archive_live_html(progress=progress))
 
+    async def _recheck_access(self) -> None:
+        """The user's role changed: close at once when it is gone, else show or hide the operators' parts."""
+        found = await database_sync_to_async(_access)(self.user, self.instance.session)
+        if isinstance(found, int):
+            await self.close(code=found)
+            return
+        self.can_operate = access.has_role(found[1], Role.OPERATOR)
+
     async def disconnect(self, code: int) -> None:
         if self.ticker is not None:
             self.ticker.cancel()
@@ -161,7 +182,10 @@ class InstanceConsumer(AsyncWebsocketConsumer):
         """The feed is one-way (actions go through HTTP forms): any input is dropped."""
 
     async def instance_event(self, event: dict[str, Any]) -> None:
-        if event["kind"] == "archive":
+        if event["kind"] == "access":
+            if event["data"].get("user_id") == self.user.pk:
+                await self._recheck_access()
+        elif event["kind"] == "archive":
             await self._show(ArchiveProgress.from_event(event["data"]))
         elif event["kind"] == "status":
             data = event["data"]

@@ -2,6 +2,10 @@
 
 Messages are read dialog by dialog in keyset chunks (message_id > last seen, on the message_keyset
 index), as plain values rather than model instances, and written out one chunk at a time.
+
+The CSV is for spreadsheets, and message text is written by anyone who can message the account:
+a text cell a spreadsheet would read as a formula is neutralised (OWASP "CSV injection").
+JSON Lines carries the text exactly as archived.
 """
 
 from __future__ import annotations
@@ -12,8 +16,10 @@ from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 from asgiref.sync import sync_to_async
+from django.contrib.auth.models import User
 
 from sessions_app.models import ConnectorInstance, Dialog, Message
+from sessions_app.services.audit import audit_record
 
 CHUNK_SIZE = 2000
 FORMATS = {"jsonl": "application/x-ndjson; charset=utf-8", "csv": "text/csv; charset=utf-8"}
@@ -77,12 +83,24 @@ class _Echo:
         return value
 
 
+# What makes Excel, LibreOffice or Google Sheets evaluate a cell (=, +, - and @ start a formula; a
+# leading tab or carriage return is dropped by some importers, uncovering one of those).
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise_formula(text: str) -> str:
+    """A leading single quote makes spreadsheets show the cell as text (OWASP's recommendation)."""
+    return "'" + text if text.startswith(FORMULA_TRIGGERS) else text
+
+
 def _csv_cell(value: Any) -> Any:
     if value is None:
         return ""
     if isinstance(value, bool):
         return "true" if value else "false"
-    return value
+    if isinstance(value, str):
+        return neutralise_formula(value)
+    return value  # numbers (a negative id is a number to a spreadsheet, never a formula)
 
 
 def export_lines(
@@ -100,6 +118,24 @@ def export_lines(
     yield writer.writerow(FIELDS)
     for rows in chunks:
         yield "".join(writer.writerow([_csv_cell(row[name]) for name in FIELDS]) for row in rows)
+
+
+def archive_export_start(
+    *, instance: ConnectorInstance, actor: User, export_format: str, peer_id: int | None = None
+) -> Iterator[str]:
+    """Audit the export (who, which format, which dialog, how many messages), then hand back its pieces."""
+    if export_format not in FORMATS:
+        raise ValueError(f"unknown export format {export_format!r}")
+    messages = Message.objects.filter(instance=instance)
+    if peer_id is not None:
+        messages = messages.filter(peer_id=peer_id)
+    audit_record(
+        instance=instance,
+        actor=actor,
+        action="archive.export",
+        detail={"format": export_format, "peer_id": peer_id, "messages": messages.count()},
+    )
+    return export_lines(instance=instance, export_format=export_format, peer_id=peer_id)
 
 
 async def aiter_sync(iterator: Iterator[str]) -> AsyncIterator[str]:

@@ -1,14 +1,34 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from django import forms
+from django.template.defaultfilters import filesizeformat
 
 from sessions_app.models import ConnectorInstance
 from sessions_app.storage.base import SESSION_NAME_HELP, is_session_name
 
 _PHONE_JUNK = re.compile(r"[\s().-]")
+
+
+def ascii_digits(value: str) -> str:
+    """Digits as Telegram takes them: `٢٢٢٢٢`, `２２２２２` or `²²²²²` become `22222`; other characters stay.
+
+    Codes and numbers are often typed on an Arabic, Persian or Indic keyboard or pasted with
+    formatting; Telethon expects ASCII digits (anything else used to end in a TypeError).
+    """
+    normal = unicodedata.normalize("NFKC", value)  # full-width, superscript and circled digits
+    return "".join(str(unicodedata.decimal(ch)) if ch.isdecimal() else ch for ch in normal)
+
+
+def clean_api_hash(value: str) -> str:
+    """An API hash as my.telegram.org shows it (32 hexadecimal characters), lower-cased; "" stays ""."""
+    api_hash = value.strip()
+    if api_hash and not re.fullmatch(r"[0-9a-fA-F]{32}", api_hash):
+        raise forms.ValidationError("The API hash is the 32-character hexadecimal string from my.telegram.org.")
+    return api_hash.lower()
 
 
 class InstanceForm(forms.Form):
@@ -32,10 +52,7 @@ class InstanceForm(forms.Form):
         return session
 
     def clean_api_hash(self) -> str:
-        api_hash: str = self.cleaned_data["api_hash"].strip()
-        if api_hash and not re.fullmatch(r"[0-9a-fA-F]{32}", api_hash):
-            raise forms.ValidationError("The API hash is the 32-character hexadecimal string from my.telegram.org.")
-        return api_hash.lower()
+        return clean_api_hash(self.cleaned_data["api_hash"])
 
     def clean(self) -> dict[str, Any]:
         data = super().clean()
@@ -56,9 +73,9 @@ class PhoneForm(forms.Form):
     )
 
     def clean_phone(self) -> str:
-        raw = _PHONE_JUNK.sub("", self.cleaned_data["phone"])
+        raw = _PHONE_JUNK.sub("", ascii_digits(self.cleaned_data["phone"]))
         digits = raw.removeprefix("+")
-        if not digits.isdigit() or not 7 <= len(digits) <= 15 or raw.count("+") > 1:
+        if not (digits.isascii() and digits.isdigit()) or not 7 <= len(digits) <= 15 or raw.count("+") > 1:
             raise forms.ValidationError(
                 "Enter the phone number in international format: + and the country code, then the number (7 to 15 digits)."
             )
@@ -73,8 +90,8 @@ class CodeForm(forms.Form):
     )
 
     def clean_code(self) -> str:
-        code = re.sub(r"[\s-]", "", self.cleaned_data["code"])
-        if not code.isdigit() or not 4 <= len(code) <= 8:
+        code = re.sub(r"[\s-]", "", ascii_digits(self.cleaned_data["code"]))
+        if not (code.isascii() and code.isdigit()) or not 4 <= len(code) <= 8:
             raise forms.ValidationError("The code is the 5-digit number Telegram sent (digits only).")
         return code
 
@@ -98,3 +115,17 @@ class ImportForm(forms.Form):
 
     def clean_session_string(self) -> str:
         return "".join(self.cleaned_data["session_string"].split())
+
+    @classmethod
+    def refused_as_too_big(cls, limit: int) -> ImportForm:
+        """The form after a POST past DATA_UPLOAD_MAX_MEMORY_SIZE, which Django refuses to read."""
+        form = cls(data={})
+        form.is_valid()  # bound and cleaned, so the error below is the only one shown
+        form.errors.pop("session_string", None)
+        form.add_error(
+            "session_string",
+            f"That was far more than a session string: this page takes at most {filesizeformat(limit)}, and a "
+            "session string is one line of about 350 characters. Nothing was imported. Paste only the "
+            "TELEGRAM_SESSION value printed by generate_session.",
+        )
+        return form

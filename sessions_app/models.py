@@ -3,11 +3,18 @@
 from __future__ import annotations
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
 from django.core.validators import RegexValidator
 from django.db import models
 
-from sessions_app.crypto import EncryptedTextField
+from sessions_app.crypto import (
+    SECRETS_UNREADABLE,
+    EncryptedTextField,
+    SecretUnreadable,
+    secret_is_set,
+    unreadable_fields,
+)
 from sessions_app.storage.base import SESSION_NAME_HELP, SESSION_NAME_PATTERN, session_key
 
 session_name_validator = RegexValidator(rf"^{SESSION_NAME_PATTERN}$", message=f"Use {SESSION_NAME_HELP}")
@@ -88,13 +95,32 @@ class ConnectorInstance(models.Model):
     def __repr__(self) -> str:
         return f"<ConnectorInstance {self.session} {self.status}>"
 
+    def clean(self) -> None:
+        # Admin and forms alike: an API id override is used with its own hash, never the dashboard's.
+        if bool(self.api_id) != secret_is_set(self, "api_hash"):
+            raise ValidationError(
+                "Give both the API id and the API hash override, or neither (the dashboard's own are used then)."
+            )
+
     @property
     def phone_masked(self) -> str:
-        return mask_phone(self.phone)
+        try:
+            return mask_phone(self.phone)
+        except SecretUnreadable:  # lists still render; pages that need the secret say why they cannot
+            return "(cannot be decrypted)"
 
     @property
     def has_session(self) -> bool:
-        return bool(self.session_string)
+        return secret_is_set(self, "session_string")
+
+    @property
+    def has_dashboard_key(self) -> bool:
+        return secret_is_set(self, "dashboard_session")
+
+    @property
+    def secrets_problem(self) -> str:
+        """The sentence for pages when a loaded secret of this instance cannot be decrypted, else ""."""
+        return SECRETS_UNREADABLE if unreadable_fields(self) else ""
 
     @property
     def object_key(self) -> str:
@@ -323,6 +349,9 @@ class ArchiveRun(models.Model):
     flood_wait_until = models.DateTimeField(null=True, blank=True)
     flood_waits = models.PositiveIntegerField(default=0)
     error = models.TextField(blank=True)
+    # Which process runs it: a run whose process is gone from this host is taken over at once.
+    worker_host = models.CharField(max_length=255, blank=True)
+    worker_pid = models.PositiveIntegerField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

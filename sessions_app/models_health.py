@@ -32,7 +32,8 @@ class InstanceHealth(models.Model):
     """One instance's health as the checks settled it, and when the schedule checks it next."""
 
     instance = models.OneToOneField(
-        "sessions_app.ConnectorInstance", primary_key=True, on_delete=models.CASCADE, related_name="health")
+        "sessions_app.ConnectorInstance", primary_key=True, on_delete=models.CASCADE, related_name="health"
+    )
     state = models.CharField(max_length=20, choices=Health.choices, default=Health.UNKNOWN)
     reason = models.TextField(blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
@@ -61,7 +62,9 @@ class InstanceHealth(models.Model):
 class HealthCheck(models.Model):
     """One check of one instance (the last HEALTH_CHECKS_KEPT per instance are kept)."""
 
-    instance = models.ForeignKey("sessions_app.ConnectorInstance", on_delete=models.CASCADE, related_name="health_checks")
+    instance = models.ForeignKey(
+        "sessions_app.ConnectorInstance", on_delete=models.CASCADE, related_name="health_checks"
+    )
     started_at = models.DateTimeField()
     duration_ms = models.PositiveIntegerField(default=0)
     trigger = models.CharField(max_length=10)  # "schedule", "command" or "web"
@@ -131,6 +134,8 @@ class AlertDelivery(models.Model):
 
 class HealthSchedule(models.Model):
     """The one schedule: the worker thread whose holder id is here runs it until expires_at (renewed often)."""
+
+    NAME = "health"  # the one row's primary key
 
     name = models.CharField(max_length=20, primary_key=True)
     holder = models.CharField(max_length=100, blank=True)

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from sessions_app import views
+from sessions_app.views import health_checks
 from sessions_app.views.archive import PeerIdConverter
 
 register_converter(PeerIdConverter, "peer")
@@ -10,6 +11,7 @@ register_converter(PeerIdConverter, "peer")
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", views.instance_list, name="instance_list"),
+    path("alerts/", health_checks.alert_deliveries, name="alert_deliveries"),
     path("instances/new/", views.instance_new, name="instance_new"),
     path("instances/<str:session>/", views.instance_detail, name="instance_detail"),
     path("instances/<str:session>/login/", views.login_step, name="instance_login"),
@@ -19,6 +21,7 @@ urlpatterns = [
     path("instances/<str:session>/import/", views.session_import, name="session_import"),
     path("instances/<str:session>/save/", views.session_save, name="session_save"),
     path("instances/<str:session>/verify/", views.session_verify, name="session_verify"),
+    path("instances/<str:session>/check/", health_checks.instance_check, name="instance_check"),
     path("instances/<str:session>/revoke/", views.session_revoke, name="session_revoke"),
     path("instances/<str:session>/dashboard-key/", views.dashboard_key_mint, name="dashboard_key_mint"),
     path("instances/<str:session>/authorizations/", views.authorizations, name="authorizations"),

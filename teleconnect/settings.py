@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import secrets
 import zoneinfo
+from datetime import timedelta
 from pathlib import Path
 
 import dj_database_url
@@ -18,6 +19,7 @@ from django.core.exceptions import ImproperlyConfigured
 from teleconnect.env import (
     env_bool,
     env_email_list,
+    env_float,
     env_int,
     env_list,
     env_rate,
@@ -48,6 +50,10 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "django_htmx",
+    "axes",
+    "django_otp",
+    "django_otp.plugins.otp_totp",
+    "csp",
     "channels",
     "django_tasks",
     "django_tasks_db",
@@ -56,15 +62,23 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "django_otp.middleware.OTPMiddleware",
     "django.contrib.auth.middleware.LoginRequiredMiddleware",
+    "sessions_app.middleware.NoStoreForSignedInMiddleware",
+    "sessions_app.middleware.SecondFactorMiddleware",
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "django_htmx.middleware.HtmxMiddleware",
+    # Innermost: a secret no configured key decrypts becomes a page naming the missing key (503).
+    "sessions_app.secrets_errors.SecretUnreadableMiddleware",
+    # Last, as django-axes asks: turns a locked-out sign-in into the sign-in page saying so.
+    "axes.middleware.AxesMiddleware",
 ]
 
 ROOT_URLCONF = "teleconnect.urls"
@@ -123,6 +137,25 @@ LOGIN_URL = "/accounts/login/"
 LOGIN_REDIRECT_URL = "/"
 LOGOUT_REDIRECT_URL = "/accounts/login/"
 
+# --- Team sign-in --------------------------------------------------------------------------------
+# A dashboard session ends this long after sign-in (default: a working day).
+SESSION_COOKIE_AGE = env_int("SESSION_COOKIE_AGE_SECONDS", 8 * 3600, minimum=60)
+# django-axes: after AXES_FAILURE_LIMIT failed sign-ins for one username from one address, that
+# pair is refused for AXES_COOLOFF_MINUTES (failures, lock-outs and sign-ins are in the audit trail).
+AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+AXES_FAILURE_LIMIT = env_int("AXES_FAILURE_LIMIT", 5, minimum=1)
+AXES_COOLOFF_TIME = timedelta(minutes=env_int("AXES_COOLOFF_MINUTES", 15, minimum=1))
+AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
+AXES_RESET_ON_SUCCESS = True
+AXES_RESET_COOL_OFF_ON_FAILURE_DURING_LOCKOUT = False
+AXES_LOCKOUT_CALLABLE = "sessions_app.signin.locked_out_response"
+AXES_CLIENT_IP_CALLABLE = "sessions_app.signin.client_ip"
+AXES_VERBOSE = False  # its log lines repeat what the audit trail records
+# django-otp: optional TOTP two-step sign-in; TEAM_REQUIRE_2FA=1 makes it compulsory for owners.
+TEAM_REQUIRE_2FA = env_bool("TEAM_REQUIRE_2FA", False)
+OTP_TOTP_ISSUER = "teleconnect"
+OTP_ADMIN_HIDE_SENSITIVE_DATA = True
+
 LANGUAGE_CODE = "en-us"
 TIME_ZONE = env_str("TIME_ZONE", "UTC")
 try:
@@ -156,9 +189,23 @@ SECURE_REFERRER_POLICY = "same-origin"
 SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https") if env_bool("DJANGO_BEHIND_PROXY", False) else None
 X_FRAME_OPTIONS = "DENY"
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]
+# django-csp: files from this site only; no inline script or style, no eval (htmx's is turned off).
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": ["'none'"],
+        "script-src": ["'self'"],
+        "style-src": ["'self'"],
+        "img-src": ["'self'"],
+        "connect-src": ["'self'"],  # htmx requests and the instance websocket (same origin)
+        "form-action": ["'self'"],
+        "frame-ancestors": ["'none'"],
+        "base-uri": ["'none'"],
+    }
+}
 
 # --- Secrets at rest -------------------------------------------------------------------------
-# Comma-separated Fernet keys; the first encrypts, all decrypt (rotation: put the new key first).
+# Comma-separated Fernet keys; the first encrypts, all decrypt. Rotation: put the new key first, run
+# `manage.py rotate_encryption_key` (re-encrypts every secret, recomputes fingerprints), then drop the old.
 _encryption_keys = env_secret("SESSION_ENCRYPTION_KEY") or local_secret(
     VAR_DIR / "session_encryption_key", lambda: Fernet.generate_key().decode()
 )
@@ -170,6 +217,9 @@ for _index, _key in enumerate(SESSION_ENCRYPTION_KEYS):
         raise ImproperlyConfigured(
             f"SESSION_ENCRYPTION_KEY entry {_index + 1} is not a Fernet key (32 url-safe base64-encoded bytes)"
         ) from None
+# Secrets the environment did not give, so they were generated into VAR_DIR: fine for a local install,
+# a warning from `check --deploy` in production (sessions_app.checks).
+GENERATED_SECRETS = [name for name in ("DJANGO_SECRET_KEY", "SESSION_ENCRYPTION_KEY") if not env_secret(name)]
 
 # --- Telegram ----------------------------------------------------------------------------------
 TELEGRAM_API_ID = env_int("TELEGRAM_API_ID", 0, minimum=0)
@@ -187,8 +237,12 @@ TELEGRAM_CLIENT_FACTORY = env_str(
 )
 # Where the demo Telegram keeps its state, so the web server, the worker and restarts share it.
 TELEGRAM_DEMO_STATE = env_str("TELEGRAM_DEMO_STATE", str(VAR_DIR / "demo-telegram.sqlite3"))
+# Seconds the demo Telegram takes to answer each request, standing for network latency (load tests).
+TELEGRAM_DEMO_DELAY_SECONDS = env_float("TELEGRAM_DEMO_DELAY_SECONDS", 0.0, minimum=0.0)
 # Send-code throttling: at most COUNT codes per SECONDS, per instance and per phone number.
 LOGIN_SEND_CODE_RATE = env_rate("LOGIN_SEND_CODE_RATE", "5/3600")
+# The least time between two codes for one login (Telegram's own timeout for the code counts when longer).
+LOGIN_RESEND_MIN_SECONDS = env_int("LOGIN_RESEND_MIN_SECONDS", 30, minimum=0)
 # One live connection per SESSION: how long a lease lasts and how long a second caller waits.
 TELEGRAM_LEASE_SECONDS = env_int("TELEGRAM_LEASE_SECONDS", 120, minimum=5)
 TELEGRAM_LEASE_WAIT_SECONDS = env_int("TELEGRAM_LEASE_WAIT_SECONDS", 5, minimum=0)
@@ -211,6 +265,8 @@ SESSION_STORE_DIR = env_str("SESSION_STORE_DIR", str(VAR_DIR / "session-store"))
 # --- Session health checks and alerts ---------------------------------------------------------
 # The worker (`manage.py worker`, started by scripts/run) checks every instance about this often.
 HEALTH_CHECK_INTERVAL_SECONDS = env_int("HEALTH_CHECK_INTERVAL_SECONDS", 300, minimum=1)
+# Checks one worker runs at once (each mostly waits for Telegram): what one worker watches grows with it.
+HEALTH_CHECK_CONCURRENCY = env_int("HEALTH_CHECK_CONCURRENCY", 4, minimum=1)
 HEALTH_CHECKS_KEPT = env_int("HEALTH_CHECKS_KEPT", 50, minimum=1)
 # The store or Telegram unreachable is transient: it is alerted once it has lasted this long.
 HEALTH_OUTAGE_ALERT_SECONDS = env_int("HEALTH_OUTAGE_ALERT_SECONDS", 900, minimum=0)
@@ -241,11 +297,13 @@ DEFAULT_FROM_EMAIL = env_str("DEFAULT_FROM_EMAIL", "teleconnect <teleconnect@loc
 LOG_LEVEL = env_str("LOG_LEVEL", "INFO").upper()
 if LOG_LEVEL not in {"DEBUG", "INFO", "WARNING", "ERROR", "CRITICAL"}:
     raise ImproperlyConfigured(f"LOG_LEVEL must be DEBUG, INFO, WARNING, ERROR or CRITICAL, got {LOG_LEVEL!r}")
+# Error reports (debug page, admin emails) hide secret locals in every frame, not only in marked views.
+DEFAULT_EXCEPTION_REPORTER_FILTER = "sessions_app.logging.SecretsExceptionReporterFilter"
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
     "filters": {"redact": {"()": "sessions_app.logging.RedactSecretsFilter"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"telethon": {"level": "WARNING"}},
+    "loggers": {"telethon": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
 }

@@ -97,9 +97,41 @@ def test_refreshing_edits_rereads_recent_messages(telegram, active):
 
 def test_a_second_run_is_refused_while_one_is_active(telegram, active):
     archive_run_start(instance=active, actor=None)
-    with pytest.raises(ArchiveRefused, match="already queued or running"):
+    with pytest.raises(ArchiveRefused, match="already queued for this instance"):
         archive_run_start(instance=active, actor=None)
     assert ArchiveRun.objects.filter(instance=active).count() == 1
+
+
+def test_a_run_whose_process_is_gone_from_this_host_is_taken_over_at_once(telegram, active):
+    import socket
+    import subprocess
+    import sys
+
+    from django.utils import timezone
+
+    gone = subprocess.run([sys.executable, "-c", "import os; print(os.getpid())"], capture_output=True, text=True)
+    dead_pid = int(gone.stdout)
+    ArchiveRun.objects.create(
+        instance=active,
+        status="running",
+        heartbeat_at=timezone.now(),  # fresh: only the dead process tells it is over
+        worker_host=socket.gethostname(),
+        worker_pid=dead_pid,
+    )
+    run = archive_run_start(instance=active, actor=None)
+    assert ArchiveRun.objects.filter(instance=active, status="interrupted").count() == 1
+    assert run.status == "queued"
+
+
+def test_a_live_run_on_another_host_is_refused_with_the_seconds_until_takeover(telegram, active, settings):
+    from django.utils import timezone
+
+    settings.ARCHIVE_STALE_SECONDS = 90
+    ArchiveRun.objects.create(
+        instance=active, status="running", heartbeat_at=timezone.now(), worker_host="elsewhere", worker_pid=1
+    )
+    with pytest.raises(ArchiveRefused, match=r"taken over in 1 min 30 s"):
+        archive_run_start(instance=active, actor=None)
 
 
 def test_an_instance_without_a_session_cannot_archive(telegram, instance):

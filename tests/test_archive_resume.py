@@ -12,7 +12,6 @@ import sqlite3
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -61,7 +60,6 @@ def test_a_killed_worker_resumes_with_no_gap_and_no_duplicate(tmp_path):
         TELECONNECT_VAR_DIR=str(tmp_path / "var"),
         TELEGRAM_DEMO_STATE=str(tmp_path / "telegram.sqlite3"),
         SESSION_ENCRYPTION_KEY=Fernet.generate_key().decode(),
-        ARCHIVE_STALE_SECONDS="1",
         PYTHONUNBUFFERED="1",
     )
 
@@ -109,12 +107,8 @@ def test_a_killed_worker_resumes_with_no_gap_and_no_duplicate(tmp_path):
         status = db.execute("SELECT status FROM sessions_app_archiverun").fetchone()[0]
     assert status == "running"  # nobody told the DB: the worker died without a word
 
-    def heartbeat_age() -> float:
-        with sqlite3.connect(db_path) as db:
-            beat = db.execute("SELECT heartbeat_at FROM sessions_app_archiverun").fetchone()[0]
-        return time.time() - datetime.fromisoformat(beat).replace(tzinfo=UTC).timestamp()
-
-    _wait_for(lambda: heartbeat_age() > 1.2, 30, "the killed run's heartbeat to go stale")
+    # No waiting for the heartbeat to go stale (90 s by default): the worker's process is gone
+    # from this host, so `manage.py archive` takes the run over at once.
     resumed = manage("archive", "prod-bot")
     assert resumed.returncode == 0, resumed.stderr + resumed.stdout
     assert "done" in resumed.stdout

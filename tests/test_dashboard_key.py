@@ -8,6 +8,7 @@ from django.db import connection
 
 from sessions_app.models import AuditEvent, ConnectorInstance, Membership, Role
 from sessions_app.services.archive_runs import archive_run_foreground
+from sessions_app.services.health.check import health_check
 from sessions_app.services.keys import key_fingerprint
 from sessions_app.storage import get_session_storage
 from sessions_app.telegram.account import get_me
@@ -99,6 +100,8 @@ def test_with_the_connector_holding_its_key_the_dashboard_never_touches_it(teleg
         assert device.hash not in _by_hash(telegram, instance)
         run = archive_run_foreground(instance=instance)
         assert run.status == "done" and run.messages_saved > 0
+        check = health_check(instance=ConnectorInstance.objects.get(pk=instance.pk), trigger="command")
+        assert check.result == "healthy", check.reason
         assert telegram.connected_ips(instance.session_string) == [CONNECTOR_IP]
     assert telegram.is_authorized(instance.session_string)
     instance.refresh_from_db()

@@ -253,10 +253,14 @@ def test_telegram_unreachable_is_a_clear_error(operator_client, instance, settin
 
 
 def test_a_busy_instance_says_so(telegram, operator_client, instance):
-    from sessions_app.services.lease import telegram_lease
+    from sessions_app.services.lease import lease_acquire, lease_release
 
-    with telegram_lease(session=instance.session, purpose="test"):
+    # Another process holds the instance's connection (a row, not this thread's context).
+    lease_acquire(session=instance.session, holder="another-process", purpose="test", wait=0)
+    try:
         response = _post(operator_client, {"phone": ADA})
+    finally:
+        lease_release(session=instance.session, holder="another-process")
     assert response.status_code == 400
     assert "Another operation is using" in response.content.decode()
 

@@ -36,11 +36,18 @@ def manage(var_dir: Path, *args: str, **env_overrides: str) -> subprocess.Comple
 
 
 def production_env() -> dict[str, str]:
+    """The README's production settings (nothing is contacted: `check --deploy` only reads them)."""
     return {
+        "DATABASE_URL": "postgres://teleconnect:password@127.0.0.1:5432/teleconnect",
+        "REDIS_URL": "redis://127.0.0.1:6379/0",
         "DJANGO_HTTPS": "1",
         "DJANGO_SECRET_KEY": secrets.token_urlsafe(60),
         "DJANGO_ALLOWED_HOSTS": "teleconnect.example",
         "SESSION_ENCRYPTION_KEY": Fernet.generate_key().decode(),
+        "AWS_S3_SESSION_BUCKET": "connector-sessions",
+        "AWS_REGION": "eu-west-1",
+        "AWS_ACCESS_KEY": "AKIAEXAMPLEEXAMPLE",
+        "AWS_SECRET_KEY": "example-secret-example-secret",
         "TELEGRAM_API_ID": "12345",
         "TELEGRAM_API_HASH": "0123456789abcdef0123456789abcdef",
     }

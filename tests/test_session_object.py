@@ -177,6 +177,22 @@ def test_use_the_stored_one_adopts_it(telegram, operator_client, instance, setti
     assert AuditEvent.objects.filter(instance=instance, action="session.use_stored").exists()
 
 
+def test_using_a_stored_session_that_is_dead_is_audited_and_marks_the_instance(
+    telegram, operator_client, instance, settings
+):
+    _log_in(operator_client)
+    instance.refresh_from_db()
+    dead = demo_session()
+    telegram.terminate_session(dead)
+    get_session_storage().save(instance.session, dead, expected_etag=instance.object_etag)
+    assert operator_client.post(f"{DETAIL}save/").status_code == 409
+    response = operator_client.post(f"{DETAIL}save/", {"resolve": "use_stored"}, follow=True)
+    assert "no longer valid" in response.content.decode() or "logged out" in response.content.decode()
+    assert AuditEvent.objects.filter(instance=instance, action="session.use_stored", outcome="dead").exists()
+    instance.refresh_from_db()
+    assert instance.status == "revoked" and instance.session_string != dead
+
+
 def test_two_tabs_saving_at_once_give_one_winner(telegram, operator_client, owner_client, instance, settings):
     _log_in(operator_client)
     first = ConnectorInstance.objects.get(pk=instance.pk)

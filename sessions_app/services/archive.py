@@ -8,6 +8,8 @@ with no gap and no duplicate. Flood waits are slept (and shown), never fatal.
 from __future__ import annotations
 
 import logging
+import os
+import socket
 import time
 from collections.abc import Callable
 from datetime import timedelta
@@ -303,7 +305,8 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
     instance = run.instance
     progress = _Progress(run, listener)
     run.status, run.started_at, run.heartbeat_at = ArchiveStatus.RUNNING, timezone.now(), timezone.now()
-    run.save(update_fields=["status", "started_at", "heartbeat_at"])
+    run.worker_host, run.worker_pid = socket.gethostname(), os.getpid()
+    run.save(update_fields=["status", "started_at", "heartbeat_at", "worker_host", "worker_pid"])
     try:
         with telegram_operation(
             instance=instance, actor=run.started_by, action="archive.run", holder=lease_holder_of(run)

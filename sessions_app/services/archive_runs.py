@@ -6,6 +6,8 @@ the task module and the runner import each other in one direction only.
 
 from __future__ import annotations
 
+import os
+import socket
 from datetime import timedelta
 
 from django.conf import settings
@@ -19,17 +21,36 @@ from sessions_app.services.errors import ArchiveRefused
 from sessions_app.services.lease import lease_release
 from sessions_app.services.operations import Actor
 from sessions_app.tasks import archive_instance
+from sessions_app.telegram.errors import format_seconds, seconds_left
 
 __all__ = ["ArchiveRefused", "archive_run_foreground", "archive_run_start"]
 
 
+def _process_gone(run: ArchiveRun) -> bool:
+    """The run's worker process is known dead: it ran on this host and its pid no longer exists."""
+    if run.worker_pid is None or run.worker_host != socket.gethostname() or run.worker_pid == os.getpid():
+        return False
+    try:
+        os.kill(run.worker_pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:
+        return False  # a process of another user has that pid now: not ours, but alive
+    return False
+
+
 def archive_mark_stale_runs(*, instance: ConnectorInstance) -> int:
-    """Runs whose worker died (no heartbeat) become "interrupted" and release their lease."""
-    # A run whose worker wrote no heartbeat for this long is taken as dead (killed worker).
+    """Runs whose worker died become "interrupted" and release their lease.
+
+    At once when the worker's process is gone from this host (killed, crashed); otherwise once
+    it wrote no heartbeat for ARCHIVE_STALE_SECONDS (a worker on another machine).
+    """
     cutoff = timezone.now() - timedelta(seconds=settings.ARCHIVE_STALE_SECONDS)
-    stale = ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active(), heartbeat_at__lt=cutoff)
     count = 0
-    for run in stale:
+    for run in ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active()):
+        stale = run.heartbeat_at is not None and run.heartbeat_at < cutoff
+        if not (stale or _process_gone(run)):
+            continue
         lease_release(session=instance.session, holder=lease_holder_of(run))
         run.status, run.finished_at = ArchiveStatus.INTERRUPTED, timezone.now()
         run.error = (
@@ -38,6 +59,21 @@ def archive_mark_stale_runs(*, instance: ConnectorInstance) -> int:
         run.save(update_fields=["status", "finished_at", "error"])
         count += 1
     return count
+
+
+def _busy_refusal(run: ArchiveRun) -> ArchiveRefused:
+    if run.status == ArchiveStatus.QUEUED:
+        return ArchiveRefused(
+            "An archive run is already queued for this instance: the worker starts it shortly. "
+            "Its progress shows on the archive page."
+        )
+    beat = run.heartbeat_at or run.created_at
+    takeover = seconds_left(beat + timedelta(seconds=settings.ARCHIVE_STALE_SECONDS))
+    return ArchiveRefused(
+        f"An archive run is in progress for this instance ({run.messages_saved} messages so far). "
+        f"If its worker died without a word, it is taken over in {format_seconds(max(takeover, 1))} "
+        "(as soon as its heartbeat is that old); a worker known dead on this machine is taken over at once."
+    )
 
 
 def _archive_run_claim(
@@ -59,10 +95,9 @@ def _archive_run_claim(
     actor_user = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
         ConnectorInstance.objects.select_for_update().filter(pk=instance.pk).first()
-        if ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active()).exists():
-            raise ArchiveRefused(
-                "An archive run is already queued or running for this instance. Wait for it to finish."
-            )
+        active = ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active()).first()
+        if active is not None:
+            raise _busy_refusal(active)
         run = ArchiveRun.objects.create(
             instance=instance,
             started_by=actor_user,

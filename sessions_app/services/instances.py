@@ -1,22 +1,35 @@
 from __future__ import annotations
 
 from django.contrib.auth.models import User
-from django.db import transaction
+from django.db import IntegrityError, transaction
 
 from sessions_app.models import ConnectorInstance, InstanceStatus, Membership, Role
 from sessions_app.services.audit import audit_record
+from sessions_app.services.errors import ActionRefused
 from sessions_app.services.events import event_broadcast
 from sessions_app.telegram.account import Account
 from sessions_app.telegram.client import ApiCredentials, default_credentials
+
+
+class InstanceExists(ActionRefused):
+    field = "session"
 
 
 @transaction.atomic
 def instance_create(
     *, actor: User, session: str, name: str, api_id: int | None = None, api_hash: str = ""
 ) -> ConnectorInstance:
+    """A new instance owned by `actor`; InstanceExists when the SESSION is taken (also by a create a moment ago)."""
     instance = ConnectorInstance(session=session, name=name, api_id=api_id, api_hash=api_hash, created_by=actor)
-    instance.full_clean()
-    instance.save()
+    instance.full_clean(validate_unique=False)
+    try:
+        with transaction.atomic():
+            instance.save()
+    except IntegrityError:
+        raise InstanceExists(
+            f"An instance with SESSION {session!r} already exists (perhaps created a moment ago). "
+            "Open it from the list, or pick another namespace."
+        ) from None
     Membership.objects.create(user=actor, instance=instance, role=Role.OWNER)
     audit_record(
         instance=instance,

@@ -11,6 +11,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
+from contextvars import ContextVar
 from datetime import timedelta
 
 from django.conf import settings
@@ -21,6 +22,9 @@ from sessions_app.models import TelegramLease
 from sessions_app.services.errors import InstanceBusy
 
 _POLL_SECONDS = 0.05
+# The leases this thread (or task) holds: an operation nested in another on the same instance (a
+# login step that mints the dashboard's key) runs under the outer lease instead of waiting for it.
+_held: ContextVar[dict[str, str]] = ContextVar("teleconnect_leases_held", default={})  # noqa: B039 - never mutated
 
 
 def _try_acquire(*, session: str, holder: str, purpose: str, seconds: int) -> bool:
@@ -81,10 +85,16 @@ def lease_acquire(*, session: str, holder: str, purpose: str, wait: float, ask_h
 @contextmanager
 def telegram_lease(*, session: str, purpose: str, wait: float | None = None, holder: str = "") -> Iterator[str]:
     """Hold the instance's lease around a Telegram operation; InstanceBusy if another holder keeps it."""
+    held = _held.get()
+    if session in held and (not holder or holder == held[session]):
+        yield held[session]
+        return
     holder = holder or uuid.uuid4().hex
     wait = settings.TELEGRAM_LEASE_WAIT_SECONDS if wait is None else wait
     lease_acquire(session=session, holder=holder, purpose=purpose, wait=wait)
+    token = _held.set({**held, session: holder})
     try:
         yield holder
     finally:
+        _held.reset(token)
         lease_release(session=session, holder=holder)

@@ -9,7 +9,7 @@ connector key (services.keys), with the 2FA password the person has just typed, 
 from __future__ import annotations
 
 from contextlib import AbstractContextManager
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import User
@@ -24,7 +24,6 @@ from sessions_app.services.errors import LoginRefused
 from sessions_app.services.instances import instance_remember_account, instance_set_status
 from sessions_app.services.keys import (
     dashboard_key_mint_after_login,
-    instance_adopt_key,
     key_fingerprint,
     key_retire,
 )
@@ -69,57 +68,92 @@ def _remember_flood(instance: ConnectorInstance, error: FloodWait) -> None:
     instance.save(update_fields=["flood_wait_until", "updated_at"])
 
 
+# A repeated submit within this many seconds of the first gets the first one's result.
+DOUBLE_SUBMIT_SECONDS = 60
+
+
 def _login_operation(
-    instance: ConnectorInstance, actor: Actor, action: str, session: str
+    instance: ConnectorInstance, actor: Actor, action: str, step: str | None
 ) -> AbstractContextManager[Operation]:
-    """A login step runs on the pending key, which becomes the connector's: labelled as the connector."""
+    """A login step runs on the pending key (read inside the lease), which becomes the connector's."""
+
+    def pending_key(current: ConnectorInstance) -> str:
+        return _require_pending(current, step).session_string if step is not None else ""
+
     return telegram_operation(
-        instance=instance, actor=actor, action=action, role=KeyRole.CONNECTOR, session=session, marks_dead=False
+        instance=instance, actor=actor, action=action, role=KeyRole.CONNECTOR, session=pending_key, marks_dead=False
     )
 
 
+def _recent(moment: datetime | None) -> bool:
+    return moment is not None and timezone.now() - moment < timedelta(seconds=DOUBLE_SUBMIT_SECONDS)
+
+
 def login_send_code(*, instance: ConnectorInstance, actor: User, phone: str) -> PendingLogin:
-    """auth.sendCode for `phone` and keep the pending state (encrypted) for the code step."""
-    _check_not_flood_waiting(instance)
+    """auth.sendCode for `phone` and keep the pending state (encrypted) for the code step.
+
+    Under the instance's lease with the state re-read: two submits of the same phone send one code.
+    """
     phone_fp = fingerprint(phone)
-    _check_send_code_rate(instance, phone_fp)
-    if pending_login_for(instance) is not None:
-        raise LoginRefused("A login is already in progress for this instance. Enter the code, or cancel it first.")
-    SendCodeAttempt.objects.create(instance=instance, phone_fingerprint=phone_fp)
     try:
-        with _login_operation(instance, actor, "login.send_code", "") as op:
+        with _login_operation(instance, actor, "login.send_code", None) as op:
+            pending = pending_login_for(instance)
+            if pending is not None:
+                if pending.step == LoginStep.CODE and pending.phone == phone and _recent(pending.code_sent_at):
+                    return pending  # a double submit: the first one's code is on its way
+                raise LoginRefused(
+                    "A login is already in progress for this instance. Enter the code, or cancel it first."
+                )
+            _check_not_flood_waiting(instance)
+            _check_send_code_rate(instance, phone_fp)
+            SendCodeAttempt.objects.create(instance=instance, phone_fingerprint=phone_fp)
             sent = telegram.send_code(session=op.session, phone=phone, api=op.api, label=op.label)
+            with transaction.atomic():
+                pending = PendingLogin.objects.create(
+                    instance=instance,
+                    step=LoginStep.CODE,
+                    session_string=sent.session,
+                    phone=phone,
+                    phone_code_hash=sent.phone_code_hash,
+                    code_type=sent.code_type,
+                    next_type=sent.next_type,
+                    code_sent_at=timezone.now(),
+                    code_timeout=sent.timeout,
+                    previous_status=instance.status,
+                    started_by=actor,
+                )
+                instance.phone = phone
+                instance_set_status(instance=instance, status=InstanceStatus.CODE_SENT, actor=actor, fields=("phone",))
+                audit_record(
+                    instance=instance, actor=actor, action="login.send_code", detail={"code_type": sent.code_type}
+                )
+            return pending
     except FloodWait as exc:
         _remember_flood(instance, exc)
         raise
-    with transaction.atomic():
-        pending = PendingLogin.objects.create(
-            instance=instance,
-            step=LoginStep.CODE,
-            session_string=sent.session,
-            phone=phone,
-            phone_code_hash=sent.phone_code_hash,
-            code_type=sent.code_type,
-            next_type=sent.next_type,
-            code_sent_at=timezone.now(),
-            code_timeout=sent.timeout,
-            previous_status=instance.status,
-            started_by=actor,
-        )
-        instance.phone = phone
-        instance_set_status(instance=instance, status=InstanceStatus.CODE_SENT, actor=actor, fields=("phone",))
-        audit_record(instance=instance, actor=actor, action="login.send_code", detail={"code_type": sent.code_type})
-    return pending
+
+
+def resend_available_in(pending: PendingLogin) -> int:
+    """Seconds until another code may be asked for (LOGIN_RESEND_MIN_SECONDS after the last one)."""
+    if pending.code_sent_at is None:
+        return 0
+    return seconds_left(pending.code_sent_at + timedelta(seconds=settings.LOGIN_RESEND_MIN_SECONDS))
 
 
 def login_resend_code(*, instance: ConnectorInstance, actor: User) -> PendingLogin:
-    pending = _require_pending(instance, LoginStep.CODE)
-    _check_not_flood_waiting(instance)
-    phone_fp = fingerprint(pending.phone)
-    _check_send_code_rate(instance, phone_fp)
-    SendCodeAttempt.objects.create(instance=instance, phone_fingerprint=phone_fp)
     try:
-        with _login_operation(instance, actor, "login.resend_code", pending.session_string) as op:
+        with _login_operation(instance, actor, "login.resend_code", LoginStep.CODE) as op:
+            pending = _require_pending(instance, LoginStep.CODE)
+            left = resend_available_in(pending)
+            if left:
+                raise LoginRefused(
+                    f"A code was sent moments ago: you can ask for another one in {format_seconds(left)}. "
+                    "Codes can take a minute to arrive; check the Telegram app on the account's other devices."
+                )
+            _check_not_flood_waiting(instance)
+            phone_fp = fingerprint(pending.phone)
+            _check_send_code_rate(instance, phone_fp)
+            SendCodeAttempt.objects.create(instance=instance, phone_fingerprint=phone_fp)
             sent = telegram.resend_code(
                 session=op.session,
                 phone=pending.phone,
@@ -127,16 +161,18 @@ def login_resend_code(*, instance: ConnectorInstance, actor: User) -> PendingLog
                 api=op.api,
                 label=op.label,
             )
+            pending.session_string = sent.session
+            pending.phone_code_hash = sent.phone_code_hash
+            pending.code_type, pending.next_type, pending.code_timeout = sent.code_type, sent.next_type, sent.timeout
+            pending.code_sent_at = timezone.now()
+            pending.save()
+            audit_record(
+                instance=instance, actor=actor, action="login.resend_code", detail={"code_type": sent.code_type}
+            )
+            return pending
     except FloodWait as exc:
         _remember_flood(instance, exc)
         raise
-    pending.session_string = sent.session
-    pending.phone_code_hash = sent.phone_code_hash
-    pending.code_type, pending.next_type, pending.code_timeout = sent.code_type, sent.next_type, sent.timeout
-    pending.code_sent_at = timezone.now()
-    pending.save()
-    audit_record(instance=instance, actor=actor, action="login.resend_code", detail={"code_type": sent.code_type})
-    return pending
 
 
 def _require_pending(instance: ConnectorInstance, step: str) -> PendingLogin:
@@ -150,7 +186,17 @@ def _require_pending(instance: ConnectorInstance, step: str) -> PendingLogin:
     return pending
 
 
-def _to_password_step(
+def already_logged_in(instance: ConnectorInstance) -> bool:
+    """The login this step belongs to was just finished by another submit (a double click)."""
+    return (
+        pending_login_for(instance) is None
+        and bool(instance.session_string)
+        and instance.status in (InstanceStatus.ACTIVE, InstanceStatus.UNSAVED)
+        and _recent(instance.updated_at)
+    )
+
+
+def to_password_step(
     *, instance: ConnectorInstance, actor: Actor, pending: PendingLogin, needed: PasswordNeeded, action: str
 ) -> None:
     with transaction.atomic():
@@ -164,22 +210,33 @@ def _to_password_step(
 
 
 def login_submit_code(*, instance: ConnectorInstance, actor: User, code: str) -> ConnectorInstance:
-    """auth.signIn with the code; moves to the password step when the account has 2FA."""
-    pending = _require_pending(instance, LoginStep.CODE)
-    try:
-        with _login_operation(instance, actor, "login.code", pending.session_string) as op:
-            signed_in = telegram.sign_in_code(
-                session=op.session,
-                phone=pending.phone,
-                code=code,
-                phone_code_hash=pending.phone_code_hash,
-                api=op.api,
-                label=op.label,
-            )
-    except PasswordNeeded as needed:
-        _to_password_step(instance=instance, actor=actor, pending=pending, needed=needed, action="login.code")
+    """auth.signIn with the code; moves to the password step when the account has 2FA.
+
+    Under the instance's lease with the state re-read: a second submit of the same step finds the
+    login finished and gets its result (one sign-in).
+    """
+    if already_logged_in(instance):
         return instance
-    return _login_complete(instance=instance, actor=actor, signed_in=signed_in, method="code")
+    try:
+        with _login_operation(instance, actor, "login.code", LoginStep.CODE) as op:
+            pending = _require_pending(instance, LoginStep.CODE)
+            try:
+                signed_in = telegram.sign_in_code(
+                    session=op.session,
+                    phone=pending.phone,
+                    code=code,
+                    phone_code_hash=pending.phone_code_hash,
+                    api=op.api,
+                    label=op.label,
+                )
+            except PasswordNeeded as needed:
+                to_password_step(instance=instance, actor=actor, pending=pending, needed=needed, action="login.code")
+                return instance
+            return login_complete(instance=instance, actor=actor, signed_in=signed_in, method="code")
+    except LoginRefused:
+        if already_logged_in(instance):
+            return instance
+        raise
 
 
 def login_submit_password(*, instance: ConnectorInstance, actor: User, password: str) -> ConnectorInstance:
@@ -187,18 +244,26 @@ def login_submit_password(*, instance: ConnectorInstance, actor: User, password:
 
     It is used once more in this request, to mint the dashboard's own authorization.
     """
-    pending = _require_pending(instance, LoginStep.PASSWORD)
-    with _login_operation(instance, actor, "login.password", pending.session_string) as op:
-        signed_in = telegram.sign_in_password(session=op.session, password=password, api=op.api, label=op.label)
-    return _login_complete(instance=instance, actor=actor, signed_in=signed_in, method="password", password=password)
+    if already_logged_in(instance):
+        return instance
+    try:
+        with _login_operation(instance, actor, "login.password", LoginStep.PASSWORD) as op:
+            signed_in = telegram.sign_in_password(session=op.session, password=password, api=op.api, label=op.label)
+            return login_complete(
+                instance=instance, actor=actor, signed_in=signed_in, method="password", password=password
+            )
+    except LoginRefused:
+        if already_logged_in(instance):
+            return instance
+        raise
 
 
 def login_cancel(*, instance: ConnectorInstance, actor: User) -> ConnectorInstance:
     """Drop the pending state; the instance goes back to what it was before the login started."""
-    pending = pending_login_for(instance)
-    if pending is None:
-        return instance
     with transaction.atomic():
+        pending = PendingLogin.objects.select_for_update().filter(instance=instance).first()
+        if pending is None:
+            return instance
         previous = pending.previous_status or InstanceStatus.NEW
         pending.delete()
         instance_set_status(instance=instance, status=previous, actor=actor)
@@ -206,7 +271,7 @@ def login_cancel(*, instance: ConnectorInstance, actor: User) -> ConnectorInstan
     return instance
 
 
-def _login_complete(
+def login_complete(
     *,
     instance: ConnectorInstance,
     actor: Actor,
@@ -214,7 +279,10 @@ def _login_complete(
     method: str,
     password: str | None = None,
 ) -> ConnectorInstance:
-    """Keep the new connector key, write the object, mint the dashboard's key, retire the keys replaced."""
+    """Keep the new connector key, write the object, mint the dashboard's key, retire the keys replaced.
+
+    Runs inside the login step's operation (its lease), so nothing else changes the instance meanwhile.
+    """
     old_connector = instance.session_string
     with transaction.atomic():
         PendingLogin.objects.filter(instance=instance).delete()
@@ -259,52 +327,3 @@ def instance_adopt_session(
     )
     audit_record(instance=instance, actor=actor, action=f"login.{method}", detail={"telegram_user_id": account.user_id})
     return instance
-
-
-def session_import(*, instance: ConnectorInstance, actor: User, session_string: str) -> ConnectorInstance:
-    """Adopt a session string made elsewhere: refused when another instance holds its key, else one
-    short connection mints the dashboard's key with it (and proves it works)."""
-    instance_adopt_key(
-        instance=instance, actor=actor, session_string=session_string, action="session.import", user=actor
-    )
-    with transaction.atomic():
-        PendingLogin.objects.filter(instance=instance).delete()
-        instance.flood_wait_until = None
-        instance_set_status(instance=instance, status=InstanceStatus.ACTIVE, actor=actor, fields=("flood_wait_until",))
-        audit_record(
-            instance=instance,
-            actor=actor,
-            action="login.import",
-            detail={"telegram_user_id": instance.telegram_user_id},
-        )
-    session_save_after_login(instance=instance, actor=actor)
-    return instance
-
-
-def login_qr_poll(*, instance: ConnectorInstance, actor: User) -> PendingLogin | None:
-    """Start or check a QR login: returns the pending state, or None once the instance is logged in.
-
-    Each call is one auth.exportLoginToken on a fresh client, like every other login step.
-    """
-    pending = pending_login_for(instance)
-    if pending is not None and pending.step == LoginStep.PASSWORD:
-        return pending  # scanned; the password step comes next (another tab may still be polling)
-    if pending is not None and pending.step != LoginStep.QR:
-        raise LoginRefused("A login with the phone number is in progress for this instance. Finish or cancel it first.")
-    try:
-        with _login_operation(instance, actor, "login.qr", pending.session_string if pending else "") as op:
-            result = telegram.qr_poll(session=op.session, api=op.api, label=op.label)
-    except PasswordNeeded as needed:
-        if pending is None:
-            pending = PendingLogin(instance=instance, previous_status=instance.status, started_by=actor)
-        _to_password_step(instance=instance, actor=actor, pending=pending, needed=needed, action="login.qr")
-        return pending
-    if isinstance(result, telegram.SignedIn):
-        _login_complete(instance=instance, actor=actor, signed_in=result, method="qr")
-        return None
-    if pending is None:
-        pending = PendingLogin(instance=instance, step=LoginStep.QR, previous_status=instance.status, started_by=actor)
-        audit_record(instance=instance, actor=actor, action="login.qr", outcome="token")
-    pending.session_string, pending.qr_url, pending.qr_expires = result.session, result.url, result.expires
-    pending.save()
-    return pending

@@ -17,7 +17,7 @@ lease or writes these failure rows.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -52,7 +52,12 @@ class DashboardKeyLost(TelegramError):
     )
 
 
-def _chosen_key(instance: ConnectorInstance, role: KeyRole, session: str | None) -> str:
+KeyChoice = str | Callable[[ConnectorInstance], str] | None
+
+
+def _chosen_key(instance: ConnectorInstance, role: KeyRole, session: KeyChoice) -> str:
+    if callable(session):
+        return session(instance)
     if session is not None:
         return session
     if role is KeyRole.DASHBOARD:
@@ -64,6 +69,13 @@ def _chosen_key(instance: ConnectorInstance, role: KeyRole, session: str | None)
     if not instance.session_string:
         raise NoSession()
     return instance.session_string
+
+
+def _mark_audited(error: Exception) -> bool:
+    """True when an inner operation already audited (and applied the rules to) this exception."""
+    seen = bool(getattr(error, "_teleconnect_audited", False))
+    error._teleconnect_audited = True  # type: ignore[attr-defined]
+    return seen
 
 
 def _outcome(error: TelegramError) -> tuple[str, dict[str, object]]:
@@ -108,21 +120,26 @@ def telegram_operation(
     actor: Actor,
     action: str,
     role: KeyRole = KeyRole.DASHBOARD,
-    session: str | None = None,
+    session: KeyChoice = None,
     marks_dead: bool = True,
     holder: str = "",
     lease_wait: float | None = None,
 ) -> Iterator[Operation]:
     """Run the block as `action` on the instance with the chosen key (see the module docstring).
 
-    `session` names the key explicitly (a pending login's or an import candidate's; then
-    `marks_dead` says whether its death is the instance's); without it `role` picks the
-    instance's own key of that role. The block's TelegramError and ActionRefused leave unchanged
-    after being audited.
+    Every state change of an instance runs here: the lease is taken first, then the instance is
+    re-read, so the block sees what the operation before it left (a double submit finds the
+    first one's result). `session` names the key explicitly, or as a function of the re-read
+    instance (a pending login's key, an import candidate's; then `marks_dead` says whether its
+    death is the instance's); without it `role` picks the instance's own key of that role. The
+    block's TelegramError and ActionRefused leave unchanged after being audited once (an
+    operation nested in another on the same instance shares its lease and its audit).
     """
     try:
-        key = _chosen_key(instance, role, session)
         with telegram_lease(session=instance.session, purpose=action, holder=holder, wait=lease_wait) as held:
+            if instance.pk is not None:
+                instance.refresh_from_db()
+            key = _chosen_key(instance, role, session)
             yield Operation(
                 session=key,
                 api=instance_credentials(instance),
@@ -131,17 +148,26 @@ def telegram_operation(
                 holder=held,
             )
     except ActionRefused as refusal:
-        audit_record(
-            instance=instance, actor=actor, action=action, outcome="refused", detail={"refusal": type(refusal).__name__}
-        )
+        if not _mark_audited(refusal):
+            audit_record(
+                instance=instance,
+                actor=actor,
+                action=action,
+                outcome="refused",
+                detail={"refusal": type(refusal).__name__},
+            )
         raise
     except TelegramError as error:
+        if _mark_audited(error):
+            raise
         outcome, detail = _outcome(error)
         audit_record(instance=instance, actor=actor, action=action, outcome=outcome, detail=detail)
         if isinstance(error, (SessionRevoked, NotAuthorized)):
             if role is KeyRole.DASHBOARD and session is None:
                 dashboard_key_forget(instance=instance, actor=actor, reason=type(error).__name__)
-                raise DashboardKeyLost() from error
+                lost = DashboardKeyLost()
+                _mark_audited(lost)
+                raise lost from error
             if marks_dead:
                 instance_mark_dead(instance=instance, actor=actor, error=error)
         raise

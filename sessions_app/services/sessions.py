@@ -18,20 +18,17 @@ from django.utils import timezone
 
 from sessions_app.models import ConnectorInstance, InstanceStatus
 from sessions_app.services.audit import audit_record
+from sessions_app.services.connector import CONNECTOR_NOT_LISTED, connector_sighting
 from sessions_app.services.errors import ActionRefused, NoDashboardKey, NothingToSave
 from sessions_app.services.instances import instance_set_status
 from sessions_app.services.keys import instance_adopt_key, key_fingerprint, key_retire
 from sessions_app.services.operations import Actor, DashboardKeyLost, telegram_operation
 from sessions_app.storage import LoadedSession, ObjectInfo, StoreConflict, StoreError, get_session_storage
-from sessions_app.telegram.account import Authorization, list_authorizations, log_out, terminate_authorization
+from sessions_app.telegram.account import log_out, terminate_authorization
 from sessions_app.telegram.client import KeyRole
 from sessions_app.telegram.errors import NotAuthorized, SessionMalformed, SessionRevoked, TelegramError
 
 _OBJECT_FIELDS = ("object_etag", "object_size", "object_last_modified", "object_version_id", "object_encryption")
-CONNECTOR_NOT_LISTED = (
-    "The connector's authorization is no longer among the account's active sessions "
-    "(logged out, terminated from another device, or expired). Log in again."
-)
 
 
 @dataclass(frozen=True)
@@ -60,7 +57,7 @@ def object_remember(instance: ConnectorInstance, info: ObjectInfo | None) -> tup
     return ("session_object", *_OBJECT_FIELDS)
 
 
-def _same_key(a: str, b: str) -> bool:
+def same_key(a: str, b: str) -> bool:
     if not a or not b:
         return False
     if a == b:
@@ -114,10 +111,14 @@ def session_save(*, instance: ConnectorInstance, actor: Actor, overwrite_etag: s
             info: ObjectInfo = store.save(instance.session, instance.session_string, expected_etag=expected)
         except StoreConflict as conflict:
             current = conflict.current
-            if overwrite_etag is None and current is not None and current.size == 0:
-                # An empty object is the connector's "not logged in" (or a revoke): no session to lose.
-                info = store.save(instance.session, instance.session_string, expected_etag=current.etag)
-                audit_record(instance=instance, actor=actor, action="session.save", detail={"replaced": "empty object"})
+            if current is None or current.size == 0:
+                # A missing or empty object is the connector's "not logged in" (or a revoke, or a
+                # delete outside the dashboard): no session to lose, so ours is written again.
+                info = store.save(
+                    instance.session, instance.session_string, expected_etag=current.etag if current else None
+                )
+                replaced = "empty object" if current is not None else "missing object"
+                audit_record(instance=instance, actor=actor, action="session.save", detail={"replaced": replaced})
             else:
                 raise
     except StoreConflict as conflict:
@@ -165,39 +166,13 @@ def session_use_stored(*, instance: ConnectorInstance, actor: Actor) -> Connecto
         # Nothing to adopt: the stored object is empty, so ours can be written over it.
         session_save(instance=instance, actor=actor)
         return instance
-    if _same_key(loaded.content, instance.session_string):
+    if same_key(loaded.content, instance.session_string):
         fields = object_remember(instance, loaded.info)
         instance_set_status(instance=instance, status=InstanceStatus.ACTIVE, actor=actor, fields=fields)
         audit_record(instance=instance, actor=actor, action="session.use_stored", detail={"result": "same key"})
         return instance
     _adopt_stored(instance=instance, actor=actor, loaded=loaded, action="session.use_stored")
     return instance
-
-
-def _connector_listed(instance: ConnectorInstance, authorizations: list[Authorization]) -> Authorization | None:
-    """The connector's authorization among the dashboard's view of the account's sessions."""
-    for item in authorizations:
-        if item.hash == instance.connector_authorization_hash and not item.current:
-            return item
-    return None
-
-
-@dataclass(frozen=True)
-class ConnectorSighting:
-    """The connector's authorization as the dashboard's own key sees it in account.getAuthorizations."""
-
-    alive: bool  # listed, or not known which one it is (instances whose connector hash was never learnt)
-    listed: Authorization | None
-
-
-def connector_sighting(
-    *, instance: ConnectorInstance, actor: Actor, action: str, lease_wait: float | None = None
-) -> ConnectorSighting:
-    """Is the connector's authorization still listed? Asked through the dashboard's key (Verify, health checks)."""
-    with telegram_operation(instance=instance, actor=actor, action=action, lease_wait=lease_wait) as op:
-        authorizations = list_authorizations(session=op.session, api=op.api, label=op.label)
-    listed = _connector_listed(instance, authorizations)
-    return ConnectorSighting(alive=listed is not None or instance.connector_authorization_hash is None, listed=listed)
 
 
 def _verify_known_key(
@@ -256,7 +231,7 @@ def session_verify(*, instance: ConnectorInstance, actor: Actor) -> str:
         )
         audit_record(instance=instance, actor=actor, action="session.verify", detail={"result": "fresh"})
         return "fresh"
-    if _same_key(loaded.content, instance.session_string):
+    if same_key(loaded.content, instance.session_string):
         if not instance.dashboard_session:
             raise NoDashboardKey()
         return _verify_known_key(instance=instance, actor=actor, loaded=loaded, now=now)
@@ -274,7 +249,7 @@ def session_verify(*, instance: ConnectorInstance, actor: Actor) -> str:
 
 def _end_connector_authorization(*, instance: ConnectorInstance, actor: Actor, string: str) -> None:
     """End the connector's authorization: from the dashboard's key where Telegram allows, else auth.logOut."""
-    own = _same_key(string, instance.session_string)
+    own = same_key(string, instance.session_string)
     if own and instance.dashboard_session and instance.connector_authorization_hash is not None:
         try:
             with telegram_operation(instance=instance, actor=actor, action="session.revoke") as op:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import errno
 import fcntl
+import glob
+import logging
 import os
 import tempfile
 from collections.abc import Iterator
-from contextlib import contextmanager, suppress
+from contextlib import contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -16,6 +18,10 @@ from django.core.files.storage import FileSystemStorage
 from .base import LoadedSession, ObjectInfo, SessionStore, StoreError, content_etag, same_etag, session_key
 
 ENCRYPTION = "local 0600"
+# Temp files are ".session.txt.<random>.tmp" beside the object, renamed over it once written.
+TEMP_SUFFIX = ".tmp"
+
+logger = logging.getLogger(__name__)
 
 
 class LocalSessionStore(SessionStore, FileSystemStorage):
@@ -76,6 +82,7 @@ class LocalSessionStore(SessionStore, FileSystemStorage):
         try:
             self._make_dirs(path.parent)
             with self._locked(path):
+                self._remove_leftovers(path)
                 current = self._current(key)
                 if (expected_etag is None and current is not None) or (
                     expected_etag is not None and (current is None or not same_etag(current.etag, expected_etag))
@@ -126,7 +133,12 @@ class LocalSessionStore(SessionStore, FileSystemStorage):
             os.close(fd)  # closing the descriptor releases the lock
 
     def _replace(self, path: Path, data: bytes) -> float:
-        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")  # mode 0600
+        """Write `data` to a temp file beside `path`, then rename it over `path`.
+
+        The temp file holds the session string: every failure before the rename removes it (a
+        failed removal is logged, and the next write to this object removes it under the lock).
+        """
+        fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)  # mode 0600
         try:
             with os.fdopen(fd, "wb") as f:
                 f.write(data)
@@ -135,15 +147,53 @@ class LocalSessionStore(SessionStore, FileSystemStorage):
                 mtime = os.fstat(f.fileno()).st_mtime
             os.replace(tmp, path)
         except BaseException:
-            with suppress(FileNotFoundError):
-                os.unlink(tmp)
+            self._discard(tmp)
             raise
-        dir_fd = os.open(path.parent, os.O_RDONLY)
+        self._sync_directory(path.parent)
+        return mtime
+
+    def _remove_leftovers(self, path: Path) -> None:
+        """Remove temp files a writer left behind (killed, or its cleanup failed).
+
+        Called under the object's lock: every writer holds it while its temp file exists, so any
+        temp file seen here belongs to a writer that is gone.
+        """
         try:
-            os.fsync(dir_fd)  # make the rename itself durable
+            leftovers = list(path.parent.glob(f".{glob.escape(path.name)}.*{TEMP_SUFFIX}"))
+        except OSError:
+            return  # a directory we cannot list: nothing we could remove either
+        for leftover in leftovers:
+            self._discard(str(leftover))
+
+    def _discard(self, tmp: str) -> None:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        except OSError as err:  # never hide the write's own error behind the cleanup's
+            logger.warning(
+                "could not remove the temporary file %s (%s); the next write to this session removes it",
+                tmp,
+                _cause(err),
+            )
+
+    def _sync_directory(self, directory: Path) -> None:
+        """Make the rename durable. The object is already replaced here, so a failure is logged, not raised.
+
+        Raising would tell the caller the write failed while readers already see the new
+        content, and its next write, conditional on the old ETag, would then be refused.
+        """
+        try:
+            dir_fd = os.open(directory, os.O_RDONLY)
+        except OSError as err:
+            logger.warning("could not open %s to flush the rename to disk: %s", directory, _cause(err))
+            return
+        try:
+            os.fsync(dir_fd)
+        except OSError as err:
+            logger.warning("could not flush the rename in %s to disk: %s", directory, _cause(err))
         finally:
             os.close(dir_fd)
-        return mtime
 
     def _os_error(self, err: OSError, key: str, verb: str) -> StoreError:
         where = self._where(key) if key else self.location
@@ -155,7 +205,7 @@ class LocalSessionStore(SessionStore, FileSystemStorage):
                 key=key,
                 reason="access denied",
             )
-        cause = os.strerror(err.errno) if err.errno else str(err)
+        cause = _cause(err)
         hint = " Free some disk space." if err.errno == errno.ENOSPC else " Check SESSION_STORE_DIR."
         return StoreError(
             f"The local session store failed {verb} {where}: {cause}.{hint}",
@@ -163,3 +213,7 @@ class LocalSessionStore(SessionStore, FileSystemStorage):
             key=key,
             reason="filesystem error",
         )
+
+
+def _cause(err: OSError) -> str:
+    return os.strerror(err.errno) if err.errno else str(err)

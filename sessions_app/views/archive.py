@@ -158,11 +158,17 @@ def archive(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
 
 @require_GET
 def archive_dialog(request: AuthenticatedHttpRequest, session: str, peer_id: int) -> HttpResponse:
-    instance, _ = instance_for(request, session, Role.VIEWER)
+    instance, role = instance_for(request, session, Role.VIEWER)
     dialog = selectors_archive.dialog_of(instance=instance, peer_id=peer_id)
     if dialog is None:
         raise Http404("No such dialog in this instance's archive")
-    context: dict[str, object] = {"instance": instance, "dialog": dialog, "page": None, "error": ""}
+    context: dict[str, object] = {
+        "instance": instance,
+        "dialog": dialog,
+        "page": None,
+        "error": "",
+        "can_operate": access.has_role(role, Role.OPERATOR),
+    }
     try:
         before = _int_param(request.GET, "before", "a message id")
         after = _int_param(request.GET, "after", "a message id")
@@ -209,7 +215,8 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
 
 @require_GET
 def archive_export(request: AuthenticatedHttpRequest, session: str) -> HttpResponseBase:
-    instance, _ = instance_for(request, session, Role.VIEWER)
+    """The whole archive (or one dialog) as a download: operators only, and audited, as it leaves the dashboard."""
+    instance, _ = instance_for(request, session, Role.OPERATOR)
     export_format = request.GET.get("format", "")
     if export_format not in export.FORMATS:
         return HttpResponse(
@@ -223,7 +230,9 @@ def archive_export(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
         return HttpResponse(bad.message, status=400, content_type="text/plain; charset=utf-8")
     if peer is not None and selectors_archive.dialog_of(instance=instance, peer_id=peer) is None:
         raise Http404("No such dialog in this instance's archive")
-    lines = export.export_lines(instance=instance, export_format=export_format, peer_id=peer)
+    lines = export.archive_export_start(
+        instance=instance, actor=request.user, export_format=export_format, peer_id=peer
+    )
     response = StreamingHttpResponse(
         export.aiter_sync(lines) if isinstance(request, ASGIRequest) else lines,
         content_type=export.FORMATS[export_format],

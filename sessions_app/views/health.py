@@ -8,14 +8,28 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from sessions_app.crypto import UNREADABLE_BECAUSE, unreadable_secrets
 from sessions_app.storage import get_session_storage
+
+
+def _secrets() -> str:
+    unreadable = len(unreadable_secrets())
+    if not unreadable:
+        return "ok"
+    noun = "stored secret cannot" if unreadable == 1 else "stored secrets cannot"
+    return f"error: {unreadable} {noun} be decrypted: {UNREADABLE_BECAUSE}"
 
 
 @login_not_required
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness: the database, the session store and the channel layer answer."""
+    """Liveness: the database, the session store and the channel layer answer, and the stored secrets decrypt.
+
+    Never shows a secret. Anonymous callers (load balancers) get the store's problem in a few
+    words; staff also get the store's own sentence, which names its directory or bucket.
+    """
+    detailed = request.user.is_authenticated and request.user.is_staff
     checks: dict[str, str] = {}
     try:
         with connection.cursor() as cursor:
@@ -24,13 +38,18 @@ def healthz(request: HttpRequest) -> JsonResponse:
     except Exception as exc:  # noqa: BLE001 - a health probe reports, never raises
         checks["database"] = f"error: {type(exc).__name__}"
     try:
+        checks["secrets"] = _secrets() if checks["database"] == "ok" else "error: not checked (no database)"
+    except Exception as exc:  # noqa: BLE001
+        checks["secrets"] = f"error: {type(exc).__name__}"
+    try:
         store = get_session_storage()
         ping = getattr(store, "ping", None)
         if ping is not None:
             ping()
         checks["store"] = "ok"
     except Exception as exc:  # noqa: BLE001
-        checks["store"] = f"error: {getattr(exc, 'message', type(exc).__name__)}"
+        reason = getattr(exc, "message", "") if detailed else getattr(exc, "reason", "")
+        checks["store"] = f"error: {reason or type(exc).__name__}"
     try:
         layer = get_channel_layer()
         async_to_sync(layer.group_send)("healthz", {"type": "healthz.ping"})

@@ -1,9 +1,12 @@
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
+from django.core.exceptions import RequestDataTooBig
 from django.forms import Form
-from django.http import HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sessions_app.forms import CodeForm, ImportForm, PasswordForm, PhoneForm
@@ -11,6 +14,7 @@ from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import ConnectorInstance, LoginStep, Role
 from sessions_app.selectors import instances as selectors
 from sessions_app.services import login as login_service
+from sessions_app.services import login_import
 from sessions_app.services.errors import ActionRefused
 from sessions_app.telegram.errors import TelegramError, seconds_left
 from sessions_app.views.access import instance_for
@@ -45,10 +49,19 @@ def _login_page(
         else:
             form = PasswordForm()
     flood_left = seconds_left(instance.flood_wait_until)
-    context = {"instance": instance, "pending": pending, "form": form, "flood_left": flood_left}
+    resend_in = login_service.resend_available_in(pending) if pending is not None else 0
+    context = {
+        "instance": instance,
+        "pending": pending,
+        "form": form,
+        "flood_left": flood_left,
+        "resend_in": max(resend_in, flood_left),
+    }
     return render(request, "sessions_app/login.html", context, status=status)
 
 
+@sensitive_post_parameters("phone", "code", "password")
+@sensitive_variables("phone", "code", "password", "phone_code_hash", "session", "string")
 @require_http_methods(["GET", "POST"])
 def login_step(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     """GET shows the current step's form; POST submits it (phone, then code, then password)."""
@@ -95,10 +108,11 @@ def login_resend(request: AuthenticatedHttpRequest, session: str) -> HttpRespons
     try:
         login_service.login_resend_code(instance=instance, actor=request.user)
     except (ActionRefused, TelegramError) as error:
-        form = CodeForm()
-        form.add_error(None, error.message)
+        # Every refusal (no login pending, the password step, the hourly limit, a flood wait, too
+        # soon after the last code) is a sentence on the login page.
+        messages.error(request, error.message)
         instance.refresh_from_db()
-        return _login_page(request, instance, form, status=400)
+        return _login_page(request, instance, status=400)
     messages.info(request, "A new code is on its way.")
     return redirect("instance_login", session=instance.session)
 
@@ -111,13 +125,18 @@ def login_cancel(request: AuthenticatedHttpRequest, session: str) -> HttpRespons
     return redirect("instance_detail", session=instance.session)
 
 
+@sensitive_post_parameters("session_string")
+@sensitive_variables("session_string", "session", "string")
 @require_http_methods(["GET", "POST"])
 def session_import(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OWNER)
-    form = ImportForm(request.POST or None)
+    try:
+        form = ImportForm(request.POST or None)
+    except RequestDataTooBig:  # usually met first by the CSRF check: see sessions_app.views.errors
+        return session_import_too_big(request, session)
     if request.method == "POST" and form.is_valid():
         try:
-            login_service.session_import(
+            login_import.session_import(
                 instance=instance, actor=request.user, session_string=form.cleaned_data["session_string"]
             )
         except (ActionRefused, TelegramError) as error:
@@ -130,6 +149,13 @@ def session_import(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
     return render(request, "sessions_app/import.html", {"instance": instance, "form": form}, status=status)
 
 
+def session_import_too_big(request: HttpRequest, session: str) -> HttpResponse:
+    """The import page refusing a POST past DATA_UPLOAD_MAX_MEMORY_SIZE (413); nothing was read or imported."""
+    instance, _ = instance_for(request, session, Role.OWNER)
+    form = ImportForm.refused_as_too_big(settings.DATA_UPLOAD_MAX_MEMORY_SIZE)
+    return render(request, "sessions_app/import.html", {"instance": instance, "form": form}, status=413)
+
+
 def _qr_svg(url: str) -> str:
     import qrcode
     import qrcode.image.svg
@@ -137,6 +163,8 @@ def _qr_svg(url: str) -> str:
     return str(qrcode.make(url, image_factory=qrcode.image.svg.SvgPathImage, box_size=8).to_string(encoding="unicode"))
 
 
+@sensitive_post_parameters("demo_phone")
+@sensitive_variables("password", "session", "string", "token")
 @require_http_methods(["GET", "POST"])
 def login_qr(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     """GET shows the QR code (if one is pending); POST creates or checks it (htmx polls this)."""
@@ -149,7 +177,7 @@ def login_qr(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
                 from sessions_app.telegram.demo import demo_approve_qr
 
                 demo_approve_qr(qr_url=pending.qr_url, phone=request.POST["demo_phone"])
-            pending = login_service.login_qr_poll(instance=instance, actor=request.user)
+            pending = login_import.login_qr_poll(instance=instance, actor=request.user)
         except (ActionRefused, TelegramError) as failure:
             error = failure.message
         else:

@@ -7,6 +7,7 @@ from django.contrib import messages
 from django.http import HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
+from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
 from sessions_app.http import AuthenticatedHttpRequest
@@ -106,6 +107,8 @@ class MintForm(forms.Form):
     )
 
 
+@sensitive_post_parameters("password")
+@sensitive_variables("password", "session", "string", "connector_session")
 @require_http_methods(["GET", "POST"])
 def dashboard_key_mint(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     """GET explains what minting does to the connector's key; POST mints the dashboard's own key."""

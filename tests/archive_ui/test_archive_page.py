@@ -156,7 +156,8 @@ def test_a_second_run_is_refused_with_the_reason(logged_in, operator):
     ArchiveRun.objects.create(instance=logged_in, status=ArchiveStatus.RUNNING, heartbeat_at=timezone.now())
     response = client_for(operator).post(URL, {"refresh_edits_days": "0"})
     assert response.status_code == 400
-    assert "already queued or running" in response.content.decode()
+    page = response.content.decode()
+    assert "in progress for this instance" in page and "taken over in 1 min 30 s" in page
     assert ArchiveRun.objects.count() == 1
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from pathlib import Path
 
 import pytest
 from django.db import connection
@@ -162,7 +163,9 @@ def test_service_messages_are_grey_and_name_their_action(dialog, viewer_client):
     html = viewer_client.get(URL).content.decode()
     assert '<li class="msg service" id="m1">' in html and "service: MessageActionChatAddUser" in html
     assert '<li class="msg" id="m2">' in html
-    assert ".msg.service { color: var(--muted)" in html
+    assert '<link rel="stylesheet" href="/static/sessions_app/app.css">' in html  # no inline style (CSP)
+    stylesheet = Path(__file__).resolve().parents[2] / "sessions_app" / "static" / "sessions_app" / "app.css"
+    assert ".msg.service { color: var(--muted)" in stylesheet.read_text(encoding="utf-8")
 
 
 def test_text_is_escaped_and_keeps_its_line_breaks(dialog, viewer_client):
@@ -190,5 +193,5 @@ def test_the_query_count_does_not_grow_with_the_page(instance, viewer_client, dj
         counts[name] = len(queries)
         assert not any("OFFSET" in query["sql"].upper() for query in queries.captured_queries)
     assert counts["small"] == counts["big"]
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):  # session, user, the two-step check's device, then the page's 5
         viewer_client.get("/instances/prod-bot/archive/2/?before=150")

@@ -1,4 +1,4 @@
-"""GET /instances/<s>/archive/export/?format=jsonl|csv: streamed, ordered, flat memory."""
+"""GET /instances/<s>/archive/export/?format=jsonl|csv: streamed, ordered, flat memory (operators; see tests/security)."""
 
 from __future__ import annotations
 
@@ -82,8 +82,8 @@ def body(response) -> str:
     return b"".join(response.streaming_content).decode("utf-8")
 
 
-def test_jsonl_holds_every_message_in_peer_then_id_order(archive, viewer_client):
-    response = viewer_client.get(URL, {"format": "jsonl"})
+def test_jsonl_holds_every_message_in_peer_then_id_order(archive, operator_client):
+    response = operator_client.get(URL, {"format": "jsonl"})
     assert response.status_code == 200
     assert response["Content-Type"] == "application/x-ndjson; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="prod-bot-archive.jsonl"'
@@ -98,8 +98,8 @@ def test_jsonl_holds_every_message_in_peer_then_id_order(archive, viewer_client)
     assert rows[4]["edit_date"] == "2024-05-01T08:30:00+00:00"
 
 
-def test_csv_round_trips_through_a_csv_reader(archive, viewer_client):
-    response = viewer_client.get(URL, {"format": "csv"})
+def test_csv_round_trips_through_a_csv_reader(archive, operator_client):
+    response = operator_client.get(URL, {"format": "csv"})
     assert response.status_code == 200
     assert response["Content-Type"] == "text/csv; charset=utf-8"
     assert response["Content-Disposition"] == 'attachment; filename="prod-bot-archive.csv"'
@@ -112,23 +112,23 @@ def test_csv_round_trips_through_a_csv_reader(archive, viewer_client):
     assert list(reader) == as_text
 
 
-def test_one_dialog_can_be_exported_alone(archive, viewer_client):
+def test_one_dialog_can_be_exported_alone(archive, operator_client):
     rows = [
-        json.loads(line) for line in body(viewer_client.get(URL, {"format": "jsonl", "peer": "-4242"})).splitlines()
+        json.loads(line) for line in body(operator_client.get(URL, {"format": "jsonl", "peer": "-4242"})).splitlines()
     ]
     assert [(row["peer_id"], row["message_id"]) for row in rows] == [(-4242, 5), (-4242, 6)]
-    assert viewer_client.get(URL, {"format": "jsonl", "peer": "12345"}).status_code == 404
-    assert viewer_client.get(URL, {"format": "jsonl", "peer": "x"}).status_code == 400
+    assert operator_client.get(URL, {"format": "jsonl", "peer": "12345"}).status_code == 404
+    assert operator_client.get(URL, {"format": "jsonl", "peer": "x"}).status_code == 400
 
 
-def test_an_empty_archive_is_an_empty_file_or_just_the_header(instance, viewer_client):
-    assert body(viewer_client.get(URL, {"format": "jsonl"})) == ""
-    assert body(viewer_client.get(URL, {"format": "csv"})).strip() == ",".join(export.FIELDS)
+def test_an_empty_archive_is_an_empty_file_or_just_the_header(instance, operator_client):
+    assert body(operator_client.get(URL, {"format": "jsonl"})) == ""
+    assert body(operator_client.get(URL, {"format": "csv"})).strip() == ",".join(export.FIELDS)
 
 
 @pytest.mark.parametrize("query", [{"format": "xml"}, {}, {"format": "JSONL"}])
-def test_an_unknown_format_is_a_400_with_a_sentence(instance, viewer_client, query):
-    response = viewer_client.get(URL, query)
+def test_an_unknown_format_is_a_400_with_a_sentence(instance, operator_client, query):
+    response = operator_client.get(URL, query)
     assert response.status_code == 400
     assert "Use format=jsonl (one JSON object per line) or format=csv." in response.content.decode()
 
@@ -138,7 +138,7 @@ def test_only_the_instance_team_can_export(archive, outsider, other_instance):
     response = Client().get(URL, {"format": "csv"})
     assert response.status_code == 302 and response["Location"].startswith("/accounts/login/")
     make_messages(make_dialog(other_instance, 1, "Theirs"), [1])
-    ours = body(client_for(archive.memberships.get(role="viewer").user).get(URL, {"format": "jsonl"}))
+    ours = body(client_for(archive.memberships.get(role="operator").user).get(URL, {"format": "jsonl"}))
     assert "Theirs" not in ours
     theirs = body(client_for(outsider).get(URL.replace("prod-bot", "other-bot"), {"format": "jsonl"}))
     assert [json.loads(line)["dialog_title"] for line in theirs.splitlines()] == ["Theirs"]
@@ -186,11 +186,11 @@ def test_memory_stays_flat_as_the_archive_grows(instance, export_format):
 @pytest.mark.django_db(transaction=True)
 @pytest.mark.asyncio
 @pytest.mark.usefixtures("close_thread_connections")
-async def test_under_asgi_it_streams_with_an_async_iterator(archive, viewer):
+async def test_under_asgi_it_streams_with_an_async_iterator(archive, operator):
     from asgiref.sync import sync_to_async
 
     client = AsyncClient()
-    await sync_to_async(client.force_login)(viewer)
+    await sync_to_async(client.force_login)(operator)
     response = await client.get(URL, {"format": "jsonl"})
     assert response.status_code == 200 and response.streaming and response.is_async
     pieces = [piece async for piece in response.streaming_content]

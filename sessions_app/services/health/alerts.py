@@ -68,7 +68,7 @@ def alert_payload(
     headline = HEADLINES[event]
     if event == RECOVERED:
         headline = f"recovered: {Health(state).label} again (was: {Health(previous).label})"
-    text = f"teleconnect: {instance.name} ({instance.session}): {headline}." + (f" {url}" if url else "")
+    text = f"teleconnect: {instance.name} ({instance.session}): {headline}" + (f", see {url}" if url else ".")
     return {
         "event": event,
         "session": instance.session,
@@ -99,7 +99,7 @@ def alerts_queue(
 ) -> list[AlertDelivery]:
     """One pending delivery per webhook URL and per email address; the worker's sender sends them."""
     payload = alert_payload(instance=instance, event=event, previous=previous, state=state, reason=reason, at=at)
-    common = {"instance": instance, "session": instance.session, "event": event, "payload": payload}
+    common: dict[str, Any] = {"instance": instance, "session": instance.session, "event": event, "payload": payload}
     deliveries = [
         AlertDelivery(
             channel=DeliveryChannel.WEBHOOK,

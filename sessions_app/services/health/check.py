@@ -27,6 +27,7 @@ from django.utils import timezone
 from sessions_app.models import ConnectorInstance, InstanceStatus
 from sessions_app.models_health import Health, HealthCheck, InstanceHealth
 from sessions_app.services.audit import audit_record
+from sessions_app.services.connector import CONNECTOR_NOT_LISTED
 from sessions_app.services.errors import ActionRefused
 from sessions_app.services.health.alerts import alert_event, alerts_queue
 from sessions_app.services.health.probe import (
@@ -40,8 +41,7 @@ from sessions_app.services.health.probe import (
 from sessions_app.services.health.timing import next_check_after
 from sessions_app.services.instances import instance_set_status
 from sessions_app.services.operations import Actor
-from sessions_app.services.sessions import CONNECTOR_NOT_LISTED, object_remember
-
+from sessions_app.services.sessions import object_remember
 
 _HEALTH_FIELDS = (
     "state",
@@ -157,7 +157,9 @@ def _set_status(
         instance_set_status(instance=instance, status=InstanceStatus.ACTIVE, actor=actor)
 
 
-def _remember(*, instance: ConnectorInstance, health: InstanceHealth, obj: ObjectLook, connector: ConnectorLook) -> None:
+def _remember(
+    *, instance: ConnectorInstance, health: InstanceHealth, obj: ObjectLook, connector: ConnectorLook
+) -> None:
     if obj.finding is not ObjectFinding.UNREACHABLE:
         health.object_etag = obj.info.etag if obj.info is not None else ""
         health.object_key_fingerprint = obj.fingerprint
@@ -214,7 +216,8 @@ def health_check(*, instance: ConnectorInstance, actor: Actor = None, trigger: s
             _remember(instance=instance, health=health, obj=obj, connector=connector)
             previous_state = health.state
             transition = _settle(health, found, now)
-            health.checked_at = now
+            if found.result is not Health.BUSY:  # nothing was checked then
+                health.checked_at = now
             health.save(update_fields=_HEALTH_FIELDS)
             _set_status(instance=instance, actor=actor, found=found, obj=obj, previous=previous_state)
             if transition is not None:

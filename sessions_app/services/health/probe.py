@@ -12,10 +12,10 @@ from enum import StrEnum
 
 from sessions_app.models import ConnectorInstance
 from sessions_app.models_health import InstanceHealth
+from sessions_app.services.connector import connector_sighting
 from sessions_app.services.errors import ActionRefused, InstanceBusy, NoDashboardKey, NoSession
 from sessions_app.services.keys import key_fingerprint
 from sessions_app.services.operations import Actor, DashboardKeyLost
-from sessions_app.services.sessions import connector_sighting
 from sessions_app.storage import ObjectInfo, StoreError, get_session_storage
 from sessions_app.storage.base import same_etag
 from sessions_app.telegram.errors import SessionMalformed, TelegramError

@@ -157,10 +157,27 @@ class FakeSender(MTProtoSender):
         except struct.error as exc:
             self._log.error("Request caused struct.error: %s: %s", exc, request)
             raise
-        future: asyncio.Future[Any] = helpers.get_running_loop().create_future()
+        loop = helpers.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
         if not self._user_connected:  # an earlier request in this batch lost the connection
             future.cancel()
             return future
+        delay = self._world.answer_delay
+        if delay > 0:
+            # Network latency: the answer comes later while the event loop carries on, as it would
+            # over a socket (a blocking sleep would stall every other client on this loop).
+            loop.call_later(delay, self._settle, request, future)
+        else:
+            self._settle(request, future)
+        return future
+
+    def _settle(self, request: Any, future: asyncio.Future[Any]) -> None:
+        """The DC answers ``request``: its result or its error goes into ``future``."""
+        if future.done():  # the caller gave up waiting (a timeout cancelled it)
+            return
+        if not self._user_connected:  # disconnected while the request was on its way
+            future.cancel()
+            return
         try:
             assert self.dc_id is not None and self._connection_id is not None
             answer = self._world._receive(
@@ -174,7 +191,6 @@ class FakeSender(MTProtoSender):
             self._drop(errors.AuthKeyNotFound())
         else:
             future.set_result(over_the_wire(answer))
-        return future
 
     def _drop(self, error: BaseException) -> None:
         """Lose the connection the way the real sender does on a -404: no more requests go out."""

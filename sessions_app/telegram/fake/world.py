@@ -42,22 +42,29 @@ class DemoTelegram(Knobs):
     ``DemoTelegram(path)`` keeps state in a SQLite file shared by all processes that open it;
     ``DemoTelegram(None)`` is private in-memory state for one test. ``clock`` (seconds since the
     epoch) drives every expiry: code TTL, login tokens, flood waits, the 24-hour rule, takeout
-    delay, connection leases. Clients come from :meth:`client_factory`; the rest are knobs.
+    delay, connection leases. ``answer_delay`` (seconds, settable) holds back every answer as a
+    slow network would. Clients come from :meth:`client_factory`; the rest are knobs.
     """
 
     _worlds: ClassVar[dict[str, DemoTelegram]] = {}
     _worlds_lock: ClassVar[threading.Lock] = threading.Lock()
 
-    def __init__(self, path: str | None = None, *, clock: Callable[[], float] = time.time) -> None:
+    def __init__(
+        self, path: str | None = None, *, clock: Callable[[], float] = time.time, answer_delay: float = 0.0
+    ) -> None:
         self.path = path
         self.clock = clock
+        self.answer_delay = answer_delay
         self.store = Store(path)
         with self.store.tx() as db:
             seed(db, self.clock())
 
     @classmethod
     def from_settings(cls) -> DemoTelegram:
-        """The world at ``settings.TELEGRAM_DEMO_STATE``, one per path per process."""
+        """The world at ``settings.TELEGRAM_DEMO_STATE``, one per path per process.
+
+        Its ``answer_delay`` follows ``settings.TELEGRAM_DEMO_DELAY_SECONDS``.
+        """
         from django.conf import settings
 
         path = str(settings.TELEGRAM_DEMO_STATE or "")
@@ -68,7 +75,9 @@ class DemoTelegram(Knobs):
                 else:
                     os.makedirs(os.path.dirname(os.path.abspath(path)), exist_ok=True)
                     cls._worlds[path] = cls(path)
-            return cls._worlds[path]
+            world = cls._worlds[path]
+        world.answer_delay = float(settings.TELEGRAM_DEMO_DELAY_SECONDS)
+        return world
 
     # -- clients ------------------------------------------------------------------------------
 

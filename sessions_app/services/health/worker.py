@@ -1,0 +1,94 @@
+"""The health threads of a worker process: the schedule and the alert sender.
+
+`manage.py worker` runs them beside django_tasks_db's worker loop, which runs one task at a time:
+an archive run can keep that loop busy for hours, so the checks and the alerts do not queue behind
+it as tasks but run on threads of their own in the same process (no extra process, no cron).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+import threading
+import uuid
+from collections.abc import Callable
+from datetime import datetime
+
+from django.db import close_old_connections, connections
+from django.utils import timezone
+
+from sessions_app.services.health.delivery import alerts_deliver_due, alerts_next_due
+from sessions_app.services.health.schedule import (
+    health_next_due,
+    health_plan,
+    health_run_due,
+    schedule_hold,
+    schedule_release,
+)
+
+logger = logging.getLogger(__name__)
+
+IDLE_SECONDS = 1.0  # the longest a thread sleeps while it holds nothing due
+STANDBY_SECONDS = 5.0  # how often a worker without the schedule looks whether it is free
+
+
+def _seconds_until(when: datetime | None, cap: float) -> float:
+    if when is None:
+        return cap
+    return max(0.0, min(cap, (when - timezone.now()).total_seconds()))
+
+
+class HealthWorker:
+    """Start, step and stop the two threads; the steps are also what tests drive one at a time."""
+
+    def __init__(self, *, holder: str = "", host: str = "") -> None:
+        self.holder = holder or uuid.uuid4().hex
+        self.host = host or f"{socket.gethostname()}:{os.getpid()}"
+        self.stopping = threading.Event()
+        self.threads: list[threading.Thread] = []
+
+    def holds_schedule(self) -> bool:
+        return not self.stopping.is_set() and schedule_hold(holder=self.holder, host=self.host)
+
+    def schedule_step(self) -> float:
+        """One turn of the schedule; returns how long to sleep before the next."""
+        if not self.holds_schedule():
+            return STANDBY_SECONDS
+        health_plan()
+        if health_run_due(keep_going=self.holds_schedule):
+            return 0.0
+        return _seconds_until(health_next_due(), IDLE_SECONDS)
+
+    def sender_step(self) -> float:
+        if alerts_deliver_due():
+            return 0.0
+        return _seconds_until(alerts_next_due(), IDLE_SECONDS)
+
+    def _loop(self, step: Callable[[], float]) -> None:
+        try:
+            while not self.stopping.is_set():
+                close_old_connections()
+                try:
+                    wait = step()
+                except Exception:  # noqa: BLE001 - a failing turn (DB down, say) is logged and retried
+                    logger.exception("health worker step failed; retrying in %s s", STANDBY_SECONDS)
+                    wait = STANDBY_SECONDS
+                self.stopping.wait(wait)
+        finally:
+            connections.close_all()
+
+    def start(self) -> None:
+        for name, step in (("health-schedule", self.schedule_step), ("health-alerts", self.sender_step)):
+            thread = threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
+            thread.start()
+            self.threads.append(thread)
+        logger.info("health schedule and alert sender started (holder %s on %s)", self.holder, self.host)
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop both threads (a check in flight may finish first) and hand the schedule on."""
+        self.stopping.set()
+        for thread in self.threads:
+            thread.join(timeout)
+        schedule_release(holder=self.holder)
+        connections.close_all()

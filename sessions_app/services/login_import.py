@@ -1,0 +1,109 @@
+"""Logging an instance in without the phone-and-code steps: importing a string, or a QR code.
+
+Both end like the code flow (services.login): the connector's key kept, the object written, the
+dashboard's own key minted; both run under the instance's lease with the state re-read.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+
+from django.contrib.auth.models import User
+from django.db import transaction
+
+from sessions_app.models import ConnectorInstance, InstanceStatus, LoginStep, PendingLogin
+from sessions_app.selectors.instances import pending_login_for
+from sessions_app.services.audit import audit_record
+from sessions_app.services.errors import LoginRefused
+from sessions_app.services.instances import instance_set_status
+from sessions_app.services.keys import instance_adopt_key, key_check_unclaimed
+from sessions_app.services.login import already_logged_in, login_complete, to_password_step
+from sessions_app.services.operations import Actor, Operation, telegram_operation
+from sessions_app.services.sessions import same_key, session_save_after_login
+from sessions_app.telegram import login as telegram
+from sessions_app.telegram.client import KeyRole
+from sessions_app.telegram.errors import PasswordNeeded
+
+
+def session_import(*, instance: ConnectorInstance, actor: User, session_string: str) -> ConnectorInstance:
+    """Adopt a session string made elsewhere: refused when another instance holds its key, else one
+    short connection mints the dashboard's key with it (and proves it works).
+
+    Under the instance's lease with the state re-read: a second submit of the same string finds it
+    imported; a different string imported meanwhile is replaced in the DB and the store together,
+    and its key is logged out (never left authorized with nobody holding it).
+    """
+    key_check_unclaimed(instance=instance, session_string=session_string, user=actor)
+    with telegram_operation(
+        instance=instance,
+        actor=actor,
+        action="session.import",
+        role=KeyRole.CONNECTOR,
+        session=session_string,
+        marks_dead=False,
+    ):
+        if instance.dashboard_session and same_key(instance.session_string, session_string):
+            return instance  # a double submit: the first one imported it
+        instance_adopt_key(
+            instance=instance, actor=actor, session_string=session_string, action="session.import", user=actor
+        )
+        with transaction.atomic():
+            PendingLogin.objects.filter(instance=instance).delete()
+            instance.flood_wait_until = None
+            instance_set_status(
+                instance=instance, status=InstanceStatus.ACTIVE, actor=actor, fields=("flood_wait_until",)
+            )
+            audit_record(
+                instance=instance,
+                actor=actor,
+                action="login.import",
+                detail={"telegram_user_id": instance.telegram_user_id},
+            )
+        session_save_after_login(instance=instance, actor=actor)
+    return instance
+
+
+def _qr_key(instance: ConnectorInstance) -> str:
+    pending = pending_login_for(instance)
+    if pending is not None and pending.step not in (LoginStep.QR, LoginStep.PASSWORD):
+        raise LoginRefused("A login with the phone number is in progress for this instance. Finish or cancel it first.")
+    return pending.session_string if pending is not None and pending.step == LoginStep.QR else ""
+
+
+def login_qr_poll(*, instance: ConnectorInstance, actor: User) -> PendingLogin | None:
+    """Start or check a QR login: returns the pending state, or None once the instance is logged in.
+
+    Each call is one auth.exportLoginToken on a fresh client, like every other login step. A poll
+    from a second tab never restarts a login: after the scan it finds the password step or the
+    finished login.
+    """
+    with _qr_operation(instance, actor) as op:
+        pending = pending_login_for(instance)
+        if pending is not None and pending.step == LoginStep.PASSWORD:
+            return pending  # scanned; the password step comes next
+        if pending is None and already_logged_in(instance):
+            return None  # another tab finished this login a moment ago
+        try:
+            result = telegram.qr_poll(session=op.session, api=op.api, label=op.label)
+        except PasswordNeeded as needed:
+            if pending is None:
+                pending = PendingLogin(instance=instance, previous_status=instance.status, started_by=actor)
+            to_password_step(instance=instance, actor=actor, pending=pending, needed=needed, action="login.qr")
+            return pending
+        if isinstance(result, telegram.SignedIn):
+            login_complete(instance=instance, actor=actor, signed_in=result, method="qr")
+            return None
+        if pending is None:
+            pending = PendingLogin(
+                instance=instance, step=LoginStep.QR, previous_status=instance.status, started_by=actor
+            )
+            audit_record(instance=instance, actor=actor, action="login.qr", outcome="token")
+        pending.session_string, pending.qr_url, pending.qr_expires = result.session, result.url, result.expires
+        pending.save()
+        return pending
+
+
+def _qr_operation(instance: ConnectorInstance, actor: Actor) -> AbstractContextManager[Operation]:
+    return telegram_operation(
+        instance=instance, actor=actor, action="login.qr", role=KeyRole.CONNECTOR, session=_qr_key, marks_dead=False
+    )
