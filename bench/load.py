@@ -26,8 +26,8 @@ Prints requests, errors, p50/p95 per page and the archive's rate; asserts nothin
 is bounded by time and by a request count; the script stops its servers and itself whatever
 happens (a watchdog alarm ends a run that overstays). Only 127.0.0.1 is ever contacted.
 
-    python bench/load.py                 # the three setups, 60 s each (about 8 minutes in all)
-    python bench/load.py --quick         # 10 s each, 10 users, 3 login flows (about 3 minutes)
+    python bench/load.py                 # the three setups, 60 s each (about 9 minutes in all)
+    python bench/load.py --quick         # 10 s each, 10 users, 3 login flows (about 2 minutes)
     python bench/load.py --setups delayed,one-thread --delay 2
 """
 
@@ -338,8 +338,8 @@ def summary(outcomes: list[Outcome]) -> None:
         cells = []
         rows = {page: (p50, p95) for page, _, p50, p95, _ in outcome.recorder.summary(pages)}
         for page in pages:
-            p50, p95 = rows.get(page, (float("nan"), float("nan")))
-            cells.append(f"{p50:>9.0f} /{p95:>6.0f}")
+            p50, p95 = rows[page] if page in rows else (None, None)
+            cells.append(f"{p50:>9.0f} /{p95:>6.0f}" if p50 is not None else f"{'-':>9} /{'-':>6}")
         print(
             f"  {outcome.setup:<10}{outcome.recorder.requests():>9,}{sum(outcome.recorder.errors.values()):>7}"
             + "".join(f"{c:>18}" for c in cells)
@@ -350,14 +350,16 @@ def summary(outcomes: list[Outcome]) -> None:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--seconds", type=float, default=60, help="length of the measured window per setup (60)")
-    parser.add_argument("--quick", action="store_true", help="smoke run: 10 s, 10 users, 3 login flows, small history")
+    parser.add_argument(
+        "--quick", action="store_true", help="smoke run: 10 s, 10 users, 3 login flows, think 1 s, small history"
+    )
     parser.add_argument(
         "--setups", default=DEFAULT_SETUPS, help=f"comma-separated, of {', '.join(SETUPS)} ({DEFAULT_SETUPS})"
     )
     parser.add_argument("--users", type=int, default=50, help="signed-in users browsing (50)")
     parser.add_argument("--logins", type=int, default=10, help="concurrent login flows, each on its own instance (10)")
     parser.add_argument(
-        "--think", type=float, default=5.0, help="mean pause between one client's requests, uniform 0..2x, s (5)"
+        "--think", type=float, default=None, help="mean pause between one client's requests, uniform 0..2x, s (5)"
     )
     parser.add_argument("--delay", type=float, default=2.0, help="the delayed setup's Telegram answer time, s (2)")
     parser.add_argument("--messages", type=int, default=300_000, help="history the archive run has to fetch")
@@ -369,6 +371,8 @@ def main() -> None:
     if args.quick:
         args.seconds, args.users, args.logins = 10, 10, 3
         args.messages, args.first_messages = 30_000, 3_000
+    if args.think is None:
+        args.think = 1.0 if args.quick else 5.0  # a smoke run wants a few rounds in its 10 s
     args.max_requests = args.max_requests or int(100 * args.seconds)
     chosen = [name.strip() for name in args.setups.split(",") if name.strip()]
     unknown = sorted(set(chosen) - set(SETUPS))

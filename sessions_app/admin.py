@@ -166,15 +166,30 @@ class PendingLoginAdmin(admin.ModelAdmin):
 
 @admin.register(AuditEvent)
 class AuditEventAdmin(admin.ModelAdmin):
-    list_display = ["created_at", "session", "actor", "action", "outcome"]
+    # actor_name, not actor: the user may have been deleted since (the audit keeps the name).
+    list_display = ["created_at", "session", "actor_name", "action", "outcome"]
     list_filter = ["action", "outcome"]
     search_fields = ["session", "action"]
-    readonly_fields = ["instance", "session", "actor", "action", "outcome", "detail", "created_at"]
+    fields: ClassVar[tuple[str, ...]] = (
+        "session",
+        "actor_name",
+        "action",
+        "outcome",
+        "detail",
+        "created_at",
+        "prev_hash",
+        "hash",
+    )
+    readonly_fields = fields
 
+    # Append-only for everyone, superusers included (the database refuses it too).
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False
 
     def has_change_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: AuditEvent | None = None) -> bool:
         return False
 
 

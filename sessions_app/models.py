@@ -7,6 +7,7 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
 from django.core.validators import RegexValidator
 from django.db import models
+from django.utils import timezone
 
 from sessions_app.crypto import (
     SECRETS_UNREADABLE,
@@ -207,17 +208,32 @@ class Membership(models.Model):
 class AuditEvent(models.Model):
     """Who did what to which instance. detail never holds a secret (no session, code, hash or password)."""
 
+    # Append-only (a trigger refuses UPDATE and DELETE): no SET_NULL, no constraint; session and
+    # actor_name keep who and where after the instance or the user is deleted.
     instance = models.ForeignKey(
-        ConnectorInstance, null=True, blank=True, on_delete=models.SET_NULL, related_name="audit_events"
+        ConnectorInstance,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="audit_events",
     )
     session = models.CharField(max_length=64, blank=True, db_index=True)
     actor = models.ForeignKey(
-        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.DO_NOTHING,
+        db_constraint=False,
+        related_name="+",
     )
+    actor_name = models.CharField(max_length=150, blank=True)
     action = models.CharField(max_length=60)
     outcome = models.CharField(max_length=20, default="ok")
     detail = models.JSONField(default=dict, blank=True)
-    created_at = models.DateTimeField(auto_now_add=True, db_index=True)
+    created_at = models.DateTimeField(default=timezone.now, db_index=True)  # set before hashing, so no auto_now
+    prev_hash = models.CharField(max_length=64, blank=True)  # services.audit_chain links each event to the last
+    hash = models.CharField(max_length=64, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

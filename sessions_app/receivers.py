@@ -10,7 +10,7 @@ from typing import Any
 from axes.signals import user_locked_out
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import User
-from django.contrib.auth.signals import user_logged_in, user_login_failed
+from django.contrib.auth.signals import user_logged_in, user_logged_out, user_login_failed
 from django.db.models.signals import post_delete, post_save
 from django.http import HttpRequest
 
@@ -67,6 +67,11 @@ def on_logged_in(sender: Any, request: HttpRequest | None, user: User, **kwargs:
     audit_record(instance=None, actor=user, action="signin.ok", detail=_attempt_detail(request, user.get_username()))
 
 
+def on_logged_out(sender: Any, request: HttpRequest | None, user: User | None, **kwargs: Any) -> None:
+    if user is not None:  # None: the session had already expired
+        audit_record(instance=None, actor=user, action="signout")
+
+
 def on_membership_changed(sender: Any, instance: Membership, **kwargs: Any) -> None:
     """A role given, changed or taken away: the instance's open sockets re-check who may watch."""
     session = ConnectorInstance.objects.filter(pk=instance.instance_id).values_list("session", flat=True).first()
@@ -78,5 +83,6 @@ def connect() -> None:
     user_login_failed.connect(on_login_failed, dispatch_uid="teleconnect.signin.failed")
     user_locked_out.connect(on_locked_out, dispatch_uid="teleconnect.signin.locked_out")
     user_logged_in.connect(on_logged_in, dispatch_uid="teleconnect.signin.ok")
+    user_logged_out.connect(on_logged_out, dispatch_uid="teleconnect.signout")
     post_save.connect(on_membership_changed, sender=Membership, dispatch_uid="teleconnect.membership.saved")
     post_delete.connect(on_membership_changed, sender=Membership, dispatch_uid="teleconnect.membership.deleted")

@@ -3,7 +3,9 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from sessions_app import views
+from sessions_app.views import audit as audit_views
 from sessions_app.views import health_checks
+from sessions_app.views import members as member_views
 from sessions_app.views.archive import PeerIdConverter
 
 register_converter(PeerIdConverter, "peer")
@@ -12,6 +14,7 @@ urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
     path("", views.instance_list, name="instance_list"),
     path("alerts/", health_checks.alert_deliveries, name="alert_deliveries"),
+    path("audit/", audit_views.audit_trail, name="audit_trail"),
     path("instances/new/", views.instance_new, name="instance_new"),
     path("instances/<str:session>/", views.instance_detail, name="instance_detail"),
     path("instances/<str:session>/login/", views.login_step, name="instance_login"),
@@ -24,6 +27,16 @@ urlpatterns = [
     path("instances/<str:session>/check/", health_checks.instance_check, name="instance_check"),
     path("instances/<str:session>/revoke/", views.session_revoke, name="session_revoke"),
     path("instances/<str:session>/dashboard-key/", views.dashboard_key_mint, name="dashboard_key_mint"),
+    path("instances/<str:session>/audit/", audit_views.instance_audit, name="instance_audit"),
+    path("instances/<str:session>/members/", member_views.members, name="instance_members"),
+    path(
+        "instances/<str:session>/members/<int:member_id>/role/", member_views.member_role, name="instance_member_role"
+    ),
+    path(
+        "instances/<str:session>/members/<int:member_id>/remove/",
+        member_views.member_remove,
+        name="instance_member_remove",
+    ),
     path("instances/<str:session>/authorizations/", views.authorizations, name="authorizations"),
     path(
         "instances/<str:session>/authorizations/terminate-others/",

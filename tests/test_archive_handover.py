@@ -6,19 +6,15 @@ an "Active sessions" read in the other. The figure is printed, never asserted (n
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from sessions_app.telegram.fake import DemoTelegram
+from tests.processes import site
 
-ROOT = Path(__file__).resolve().parent.parent
 PHONE = "9996621001"
 
 SETUP = """
@@ -26,6 +22,7 @@ from sessions_app.models import ConnectorInstance
 from sessions_app.services.keys import dashboard_key_mint
 from sessions_app.telegram.client import default_credentials
 from sessions_app.telegram.fake import DemoTelegram
+from tests.processes import site
 from sessions_app.telegram.login import send_code, sign_in_code
 DemoTelegram.from_settings().seed_messages("9996621001", per_dialog=5000)
 api = default_credentials()
@@ -50,48 +47,19 @@ for attempt in range(3):
 
 @pytest.mark.slow
 def test_an_interactive_action_is_served_while_an_archive_runs(tmp_path):
-    db_path = tmp_path / "db.sqlite3"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "AWS_", "DATABASE_", "DJANGO_", "REDIS_"))
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{db_path}",
-        TELECONNECT_VAR_DIR=str(tmp_path / "var"),
-        TELEGRAM_DEMO_STATE=str(tmp_path / "telegram.sqlite3"),
-        SESSION_ENCRYPTION_KEY=Fernet.generate_key().decode(),
-        PYTHONUNBUFFERED="1",
-    )
-
-    def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
-
-    assert manage("migrate", "--noinput").returncode == 0
-    setup = manage("shell", "-c", SETUP)
+    app = site(tmp_path)
+    setup = app.manage("shell", "-c", SETUP)
     assert setup.returncode == 0, setup.stderr
+    saved = app.messages_saved
 
-    def saved() -> int:
-        with sqlite3.connect(db_path, timeout=30) as db:
-            return db.execute("SELECT COUNT(*) FROM sessions_app_message").fetchone()[0]
-
-    archive = subprocess.Popen(
-        [sys.executable, "manage.py", "archive", "prod-bot"],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+    archive = app.popen("archive", "prod-bot", stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     try:
         deadline = time.monotonic() + 120
         while saved() < 1000:
             assert archive.poll() is None, archive.communicate()
             assert time.monotonic() < deadline, "the archive did not get going"
             time.sleep(0.05)
-        interactive = manage("shell", "-c", INTERACTIVE)
+        interactive = app.manage("shell", "-c", INTERACTIVE)
         during = saved()
         out, err = archive.communicate(timeout=300)
     finally:
@@ -101,10 +69,10 @@ def test_an_interactive_action_is_served_while_an_archive_runs(tmp_path):
     assert interactive.returncode == 0, interactive.stderr  # InstanceBusy would fail it: no "busy" for a run
     assert interactive.stdout.count("served") == 3
     assert archive.returncode == 0, err + out
-    truth = DemoTelegram(env["TELEGRAM_DEMO_STATE"]).history_of(PHONE)
+    truth = DemoTelegram(app.env["TELEGRAM_DEMO_STATE"]).history_of(PHONE)
     total = sum(len(rows) for rows in truth.values())
     assert during < total, "the interactive action must land mid-run"
-    with sqlite3.connect(db_path) as db:
+    with sqlite3.connect(app.db_path) as db:
         distinct = db.execute(
             "SELECT COUNT(DISTINCT peer_id || ':' || message_id) FROM sessions_app_message"
         ).fetchone()[0]

@@ -6,20 +6,16 @@ the demo Telegram shared through its SQLite file, then `manage.py archive` to fi
 
 from __future__ import annotations
 
-import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
-from cryptography.fernet import Fernet
 
 from sessions_app.telegram.fake import DemoTelegram
+from tests.processes import site
 
-ROOT = Path(__file__).resolve().parent.parent
 PHONE = "9996621001"
 POLL_SECONDS = 0.05
 SETUP = """
@@ -27,6 +23,7 @@ from sessions_app.models import ConnectorInstance
 from sessions_app.telegram import client as tg, login as tg_login
 from sessions_app.services.keys import dashboard_key_mint
 from sessions_app.telegram.fake import DemoTelegram
+from tests.processes import site
 from sessions_app.services.archive_runs import archive_run_start
 world = DemoTelegram.from_settings()
 world.seed_messages("9996621001", per_dialog=6000)
@@ -49,47 +46,19 @@ def _wait_for(condition, timeout: float, what: str) -> None:
 
 @pytest.mark.slow
 def test_a_killed_worker_resumes_with_no_gap_and_no_duplicate(tmp_path):
-    db_path = tmp_path / "db.sqlite3"
-    env = {
-        key: value
-        for key, value in os.environ.items()
-        if not key.startswith(("TELEGRAM_", "AWS_", "DATABASE_", "DJANGO_", "REDIS_"))
-    }
-    env.update(
-        DATABASE_URL=f"sqlite:///{db_path}",
-        TELECONNECT_VAR_DIR=str(tmp_path / "var"),
-        TELEGRAM_DEMO_STATE=str(tmp_path / "telegram.sqlite3"),
-        SESSION_ENCRYPTION_KEY=Fernet.generate_key().decode(),
-        PYTHONUNBUFFERED="1",
-    )
-
-    def manage(*args: str) -> subprocess.CompletedProcess:
-        return subprocess.run(
-            [sys.executable, "manage.py", *args], cwd=ROOT, env=env, capture_output=True, text=True, timeout=300
-        )
-
-    assert manage("migrate", "--noinput").returncode == 0
-    setup = manage("shell", "-c", SETUP)
+    app = site(tmp_path)
+    setup = app.manage("shell", "-c", SETUP)
     assert setup.returncode == 0, setup.stderr
+    saved, db_path, env, manage = app.messages_saved, app.db_path, app.env, app.manage
 
-    def saved() -> int:
-        with sqlite3.connect(db_path, timeout=30) as db:
-            return db.execute("SELECT COUNT(*) FROM sessions_app_message").fetchone()[0]
-
-    worker = subprocess.Popen(
-        [
-            sys.executable,
-            "manage.py",
-            "db_worker",
-            "--queue-name",
-            "*",
-            "--no-reload",
-            "--no-startup-delay",
-            "--interval",
-            "0.1",
-        ],
-        cwd=ROOT,
-        env=env,
+    worker = app.popen(
+        "db_worker",
+        "--queue-name",
+        "*",
+        "--no-reload",
+        "--no-startup-delay",
+        "--interval",
+        "0.1",
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
     )

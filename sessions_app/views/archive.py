@@ -21,6 +21,7 @@ from sessions_app.selectors import access
 from sessions_app.selectors import archive as selectors_archive
 from sessions_app.selectors.archive import BIGINT_MAX, BIGINT_MIN, ArchiveProgress, DialogProgress
 from sessions_app.services import archive_runs as archive_service
+from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused
 from sessions_app.views.access import instance_for
 
@@ -206,6 +207,8 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
     except SearchQueryInvalid as invalid:
         context["error"] = invalid.message
         return render(request, "sessions_app/archive/search.html", context, status=400)
+    # That a search happened is recorded, never what was searched for.
+    audit_record(instance=instance, actor=request.user, action="archive.search", detail={"results": len(hits)})
     # hit.snippet is already a SafeString: the search module escapes the text and adds only <mark>.
     context["results"] = [
         {"message": hit.message, "dialog": hit.message.dialog, "snippet": hit.snippet, "rank": hit.rank} for hit in hits

@@ -90,5 +90,4 @@ class HealthWorker:
         self.stopping.set()
         for thread in self.threads:
             thread.join(timeout)
-        schedule_release(holder=self.holder)
-        connections.close_all()
+        schedule_release(holder=self.holder)  # on the caller's connection, which stays the caller's to close
