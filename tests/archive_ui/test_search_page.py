@@ -92,7 +92,7 @@ def test_it_never_searches_another_instances_messages(instance, other_instance, 
 def test_the_search_page_runs_a_fixed_number_of_queries(instance, viewer_client, django_assert_max_num_queries):
     for peer in range(1, 6):
         make_messages(make_dialog(instance, peer, f"Dialog {peer}"), range(1, 30), text="common words here")
-    with django_assert_max_num_queries(12):  # 8 for the page, 4 for its audit event (savepoint, chain, insert)
+    with django_assert_max_num_queries(13):  # 8 for the page, up to 5 for its chained audit event (lock on PostgreSQL)
         html = viewer_client.get(URL, {"q": "common"}).content.decode()
     assert html.count("<mark>common</mark>") == 50
 
