@@ -24,7 +24,7 @@ from sessions_app.telegram.client import default_credentials
 from sessions_app.telegram.fake import DemoTelegram
 from tests.processes import site
 from sessions_app.telegram.login import send_code, sign_in_code
-DemoTelegram.from_settings().seed_messages("9996621001", per_dialog=5000)
+DemoTelegram.from_settings().seed_messages("9996621001", per_dialog=15000)
 api = default_credentials()
 sent = send_code(session="", phone="+9996621001", api=api)
 signed = sign_in_code(session=sent.session, phone="+9996621001", code="22222", phone_code_hash=sent.phone_code_hash, api=api)
