@@ -7,15 +7,21 @@ Figures (see bench/README.md):
   a  bare Telethon iter_messages(entity, wait_time=0) over every dialog, one connected client, no DB
   b  archive_run_foreground() into the DB on a fresh instance: messages_saved / wall time
   c  b / a                                                    target >= 0.7
+  t  tg-archive 1.3.1's own sync (bench/_tgarchive.py) on the same world: stored / wall time;
+     b / t                                                    target >= 1.5
+  r  with a simulated round trip per request (50 ms): the archive's wall time divided by the bare
+     sequential loop's over the same dialogs                  target <= 0.5
   d  wall time under a 30 getHistory / 10 s flood limit, divided by the minimum that limit allows
                                                               target <= 1.15
   e  peak RSS of a whole archive run at two sizes, each in a fresh subprocess (should be flat)
+  m  media download bytes per second (bench/_archive_media.py:measure, when present)
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import importlib
 import json
 import math
 import os
@@ -31,6 +37,7 @@ from bench import _setup  # noqa: E402
 from bench._setup import ADA, log  # noqa: E402
 
 HISTORY = "messages.getHistory"
+CPU: dict[str, float] = {}  # process CPU seconds of the latest bare_telethon() ("a") and full_archive() ("b")
 
 
 def _new_instance(session_name: str, session_string: str) -> Any:
@@ -89,8 +96,9 @@ def bare_telethon(session: str) -> tuple[int, float]:
         finally:
             await client.disconnect()
 
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     count = asyncio.run(run())
+    CPU["a"] = time.process_time() - cpu
     return count, time.perf_counter() - started
 
 
@@ -106,9 +114,10 @@ def full_archive(instance: Any, *, total: int, label: str, profile: bool = False
 
         profiler = cProfile.Profile()
         profiler.enable()
-    started = time.perf_counter()
+    started, cpu = time.perf_counter(), time.process_time()
     run = archive_run_foreground(instance=instance, listener=_listener(total, label))
     elapsed = time.perf_counter() - started
+    CPU["b"] = time.process_time() - cpu
     if profiler is not None:
         import pstats
 
@@ -189,7 +198,75 @@ def rss_in_subprocess(workdir: Path, n: int, dialogs: int) -> dict[str, Any]:
         stdout=subprocess.PIPE,
         text=True,
     )
-    return json.loads(result.stdout.strip().splitlines()[-1])
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
+# -- (t) tg-archive ------------------------------------------------------------------------------------
+
+
+def tgarchive_figure(world: Any, session: str, sizes: dict[int, int], workdir: Path, *, rate_b: float, n: int) -> str:
+    """tg-archive's own sync over every dialog of the same world (its sleep between batches 0)."""
+    from bench import _tgarchive
+
+    log("(t) tg-archive 1.3.1's sync on the same world")
+    try:
+        result = _tgarchive.run(Path(world.store.path), session, sorted(sizes), workdir)
+    except (OSError, subprocess.CalledProcessError) as error:
+        print(f"(t) tg-archive could not run: {error}")
+        return "tg-archive failed"
+    if result["messages"] != n:
+        print(f"(t) tg-archive stored {result['messages']} messages, the demo Telegram holds {n}")
+    rate_t = result["messages"] / result["seconds"]
+    ratio = rate_b / rate_t
+    print(
+        f"(t) tg-archive 1.3.1 sync:        {rate_t:,.0f} msg/s ({result['messages']} stored in "
+        f"{result['seconds']:.1f} s, {len(sizes)} runs, one per dialog; {result['requests']} getHistory requests; "
+        f"CPU {result['cpu_seconds'] / result['messages'] * 1e6:.0f} us/msg)"
+    )
+    print(f"    b/t = {ratio:.2f} (target >= 1.5: {'met' if ratio >= 1.5 else 'MISSED'})")
+    sys.stdout.flush()
+    return f"t={rate_t:,.0f} msg/s b/t={ratio:.2f} (target ≥ 1.5)"
+
+
+# -- (r) round trips -----------------------------------------------------------------------------------
+
+
+def round_trip_figure(workdir: Path, *, rtt_ms: float, n: int, dialogs: int) -> str:
+    """Every answer held back `rtt_ms` (the event loop carries on meanwhile, as over a socket)."""
+    from django.conf import settings
+
+    log(f"(r) n={n} with {rtt_ms:g} ms per request")
+    world, session, _sizes = _prepare_world(workdir / "demo-rtt.sqlite3", n=n, dialogs=dialogs)
+    world.answer_delay = rtt_ms / 1000
+    count, seconds_bare = bare_telethon(session)
+    run, seconds_ours = full_archive(_new_instance("bench-rtt", session), total=n, label="(r)")
+    ratio = seconds_ours / seconds_bare
+    print(
+        f"(r) {rtt_ms:g} ms round trip per request, n={n}: bare sequential loop {seconds_bare:.1f} s "
+        f"({count / seconds_bare:,.0f} msg/s), archive {seconds_ours:.1f} s ({run.messages_saved / seconds_ours:,.0f} "
+        f"msg/s, {settings.ARCHIVE_CONCURRENT_DIALOGS} dialogs in flight)"
+    )
+    print(f"    archive / bare = {ratio:.2f} (target <= 0.5: {'met' if ratio <= 0.5 else 'MISSED'})")
+    sys.stdout.flush()
+    return f"r={ratio:.2f} at {rtt_ms:g} ms RTT (target ≤ 0.5)"
+
+
+# -- (m) media -----------------------------------------------------------------------------------------
+
+
+def media_figure(workdir: Path) -> str:
+    """Media bytes per second: bench/_archive_media.py:measure() (the media download's own bench)."""
+    try:
+        media = importlib.import_module("bench._archive_media")
+    except ImportError:
+        print("(m) media download: bench/_archive_media.py is not there yet")
+        return "media n/a"
+    log("(m) media download")
+    text = str(media.measure(workdir=workdir))
+    print(f"(m) {text}")
+    sys.stdout.flush()
+    return "m: see above"
 
 
 # -- main ----------------------------------------------------------------------------------------------
@@ -203,10 +280,10 @@ def main() -> None:
     parser.add_argument("--flood-n", type=int, default=30_000, help="messages for the flood-limit run (d)")
     parser.add_argument("--flood-count", type=int, default=30, help="getHistory requests allowed per window")
     parser.add_argument("--flood-window", type=float, default=10.0, help="the window, seconds")
-    parser.add_argument(
-        "--rtt-ms", type=float, default=50.0, help="simulated round trip per request for c' (0 to skip)"
-    )
-    parser.add_argument("--rtt-n", type=int, default=10_000, help="messages for the c' run")
+    parser.add_argument("--rtt-ms", type=float, default=50.0, help="simulated round trip per request for r (0 to skip)")
+    parser.add_argument("--rtt-n", type=int, default=10_000, help="messages for the r run")
+    parser.add_argument("--skip-tgarchive", action="store_true", help="skip tg-archive's run (t)")
+    parser.add_argument("--skip-media", action="store_true", help="skip the media download figure (m)")
     parser.add_argument("--skip-flood", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile the archive run (b), stats on stderr")
@@ -248,6 +325,7 @@ def main() -> None:
     rate_b = run.messages_saved / seconds_b
     log(f"(b) {rate_b:.0f} msg/s ({seconds_b:.1f} s, {history_requests_b} getHistory requests)")
 
+    cpu_b = CPU["b"]
     log("(a) bare Telethon, second pass")
     count_a2, seconds_a2 = bare_telethon(session)
     rate_a = max(count_a1 / seconds_a1, count_a2 / seconds_a2)
@@ -264,25 +342,20 @@ def main() -> None:
         f"(b) full archive into the DB:    {rate_b:,.0f} msg/s "
         f"({run.messages_saved} saved in {seconds_b:.1f} s; {history_requests_b} getHistory requests)"
     )
+    print(
+        f"    CPU time of the process: a {CPU['a'] / count_a2 * 1e6:.0f} us/msg, b {cpu_b / run.messages_saved * 1e6:.0f} "
+        "us/msg (both threads; on a busy machine the wall-time figures follow the CPU the process gets)"
+    )
     print(f"(c) b/a = {ratio_c:.2f} (target >= 0.7: {'met' if ratio_c >= 0.7 else 'MISSED'})")
     sys.stdout.flush()
 
+    tga_text = "tg-archive skipped"
+    if not args.skip_tgarchive:
+        tga_text = tgarchive_figure(world, session, sizes, workdir, rate_b=rate_b, n=args.n)
+
     rtt_text = ""
     if args.rtt_ms > 0:
-        log(f"(c') n={args.rtt_n} with {args.rtt_ms:g} ms per request")
-        rtt_world, rtt_session, _sizes = _prepare_world(
-            workdir / "demo-rtt.sqlite3", n=args.rtt_n, dialogs=args.dialogs
-        )
-        rtt_world.latency = args.rtt_ms / 1000
-        count_ra, seconds_ra = bare_telethon(rtt_session)
-        rtt_run, seconds_rb = full_archive(_new_instance("bench-rtt", rtt_session), total=args.rtt_n, label="(c')")
-        rate_ra, rate_rb = count_ra / seconds_ra, rtt_run.messages_saved / seconds_rb
-        print(
-            f"(c') with a simulated {args.rtt_ms:g} ms round trip per request, n={args.rtt_n}: "
-            f"a'={rate_ra:,.0f} msg/s b'={rate_rb:,.0f} msg/s b'/a'={rate_rb / rate_ra:.2f}"
-        )
-        rtt_text = f" c'={rate_rb / rate_ra:.2f} at {args.rtt_ms:g} ms RTT"
-        sys.stdout.flush()
+        rtt_text = round_trip_figure(workdir, rtt_ms=args.rtt_ms, n=args.rtt_n, dialogs=args.dialogs)
 
     ratio_d = float("nan")
     if not args.skip_flood:
@@ -326,6 +399,10 @@ def main() -> None:
         print(f"    ratio n={large['n']} / n={small['n']}: {large[key] / small[key]:.2f} ({key})")
         sys.stdout.flush()
 
+    media_text = "media skipped"
+    if not args.skip_media:
+        media_text = media_figure(workdir)
+
     rss_text = "rss skipped"
     if rss:
         key = "run_peak_mib" if rss[0]["run_peak_mib"] and rss[1]["run_peak_mib"] else "process_peak_mib"
@@ -337,8 +414,8 @@ def main() -> None:
     print(f"machine at end: {_setup.machine()}")
     print()
     print(
-        f"archive bench: a={rate_a:,.0f} msg/s b={rate_b:,.0f} msg/s c={ratio_c:.2f} (target ≥ 0.7){rtt_text} "
-        f"{d_text} {rss_text}"
+        f"archive bench: a={rate_a:,.0f} msg/s b={rate_b:,.0f} msg/s c={ratio_c:.2f} (target ≥ 0.7) {tga_text} "
+        f"{rtt_text} {d_text} {rss_text} {media_text}"
     )
 
 

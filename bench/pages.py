@@ -7,6 +7,7 @@ Seeds the DB directly (instances and dialogs with bulk_create, messages with one
 INSERT run by executemany: the search index triggers fill the full-text index as rows go in),
 then requests each page with Django's test Client as a logged-in superuser and prints p50/p95,
 and the number of SQL queries per page at two page sizes / data sizes (it must not grow).
+The instance list is timed on ten variants (pages, ?q= search, ?status= filters, ?sort=, combined).
 Targets (p50): instance list 50 ms, dialog page 50 ms, search 200 ms.
 """
 
@@ -103,7 +104,32 @@ def seed_instances(count: int) -> list[Any]:
             )
         )
     ConnectorInstance.objects.bulk_create(rows, batch_size=500)
-    return list(ConnectorInstance.objects.order_by("session"))
+    instances = list(ConnectorInstance.objects.order_by("session"))
+    seed_health(instances, rng)
+    return instances
+
+
+def seed_health(instances: list[Any], rng: random.Random) -> None:
+    """Three in four instances checked (at scattered times, a few with a problem); the rest never checked."""
+    from django.utils import timezone
+
+    from sessions_app.models_health import Health, InstanceHealth
+
+    now = timezone.now()
+    states = [Health.HEALTHY] * 8 + [Health.IDLE, Health.CONNECTOR_GONE, Health.UNREACHABLE]
+    InstanceHealth.objects.bulk_create(
+        [
+            InstanceHealth(
+                instance=instance,
+                state=rng.choice(states),
+                checked_at=now - timedelta(seconds=rng.randint(0, 86_400)),
+                next_check_at=now + timedelta(minutes=5),
+            )
+            for i, instance in enumerate(instances)
+            if i % 4
+        ],
+        batch_size=500,
+    )
 
 
 def plan_dialogs(instances: list[Any], total: int) -> list[tuple[Any, int, str, str, int]]:
@@ -289,6 +315,25 @@ def queries_for(client: Any, url: str) -> int:
     return len(captured.captured_queries)
 
 
+def list_urls(count: int) -> list[tuple[str, str]]:
+    """The instance list: first and last page, a search, filters, sorts, and all of them at once."""
+    from sessions_app.views.instances import INSTANCES_PER_PAGE
+
+    last_page = (count - 1) // INSTANCES_PER_PAGE + 1
+    return [
+        ("/", "conn-0000"),
+        (f"/?page={last_page}", f"conn-{count - 1:04d}"),
+        ("/?q=SUPPORT", "(support)"),  # a name substring, any case: about one in five
+        ("/?q=conn-00", "conn-0001"),  # a SESSION prefix: a few rows
+        ("/?q=grace", "Grace Hopper"),  # the account's name
+        ("/?status=active", "conn-0000"),
+        ("/?status=attention", "connector session gone"),
+        ("/?sort=-checked", "conn-"),
+        (f"/?sort=name&page={max(last_page // 2, 1)}", "conn-"),
+        ("/?q=ops&status=healthy&sort=-checked", "(ops)"),
+    ]
+
+
 def _with_page_size(size: int) -> Any:
     """The dialog page's page size, changed for one measurement (message_page's keyword default)."""
     from sessions_app.selectors import archive as selectors_archive
@@ -361,13 +406,7 @@ def main() -> None:
     admin_client = _client(admin)
     results: dict[str, tuple[list[float], dict[str, list[float]]]] = {}
     log(f"timing {args.requests} requests each")
-    # The list shows 100 instances a page: time the first page and the last one.
-    last_page = (args.instances - 1) // 100 + 1
-    results["instance list"] = measure(
-        admin_client,
-        [("/", "conn-0000"), (f"/?page={last_page}", f"conn-{args.instances - 1:04d}")],
-        args.requests,
-    )
+    results["instance list"] = measure(admin_client, list_urls(args.instances), args.requests)
     results["dialog page"] = measure(admin_client, dialog_urls, args.requests)
     results["search"] = measure(admin_client, search_urls, args.requests)
 
@@ -377,6 +416,8 @@ def main() -> None:
         "instance list": [
             (f"superuser, {args.instances} instances", queries_for(admin_client, "/")),
             ("viewer of 10 instances", queries_for(member_client, "/")),
+            ("superuser, ?q=ops&status=healthy&sort=-checked", queries_for(admin_client, list_urls(args.instances)[-1][0])),
+            ("viewer, ?q=conn&sort=-checked", queries_for(member_client, "/?q=conn&sort=-checked")),
         ],
         "dialog page": [],
         "search": [
@@ -414,6 +455,8 @@ def main() -> None:
                     detail = f"q={query!r}" + (
                         f" ({documents[query]:,} messages hold the word)" if query in documents else ""
                     )
+                elif name == "instance list":
+                    detail = detail or "/"
                 else:
                     detail = detail.split("/", 1)[1] or "(newest page)"
                 print(f"    {detail:<56} p50 {_setup.percentile(url_samples, 0.5) * 1000:7.1f} ms")

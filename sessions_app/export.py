@@ -13,12 +13,18 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import AsyncIterator, Iterator
+from datetime import date
 from typing import Any
+from urllib.parse import quote
 
 from asgiref.sync import sync_to_async
 from django.contrib.auth.models import User
+from django.db.models import Case, CharField, F, Value, When
+from django.utils.http import content_disposition_header
+from django.utils.text import slugify
 
 from sessions_app.models import ConnectorInstance, Dialog, Message
+from sessions_app.models_media import MediaStatus
 from sessions_app.services.audit import audit_record
 
 CHUNK_SIZE = 2000
@@ -40,12 +46,44 @@ FIELDS = [
     "media_file_name",
     "media_size",
     "media_mime",
+    "media_path",  # the stored file's key in the media store (STORAGES["archive_media"]), "" if not stored
     "views",
     "grouped_id",
     "is_service",
     "action_type",
 ]
-_MESSAGE_COLUMNS = [name for name in FIELDS if name not in ("peer_id", "dialog_title")]
+_MESSAGE_COLUMNS = [name for name in FIELDS if name not in ("peer_id", "dialog_title", "media_path")]
+_MEDIA_PATH = Case(
+    When(archived_media__status=MediaStatus.DONE, then=F("archived_media__store_key")),
+    default=Value(""),
+    output_field=CharField(),
+)
+
+
+SLUG_MAX_LENGTH = 80
+
+
+def archive_download_disposition(*, session: str, export_format: str) -> str:
+    """The Content-Disposition of the whole archive's export: `prod-bot-archive.csv`."""
+    return f'attachment; filename="{session}-archive.{export_format}"'
+
+
+def dialog_download_disposition(*, title: str, peer_id: int, export_format: str, day: date) -> str:
+    """The Content-Disposition of one dialog's export, named after it: `alpha-team-chat-2026-12-01.csv`.
+
+    The title becomes a slug (letters, digits and hyphens: no quote, slash or control character
+    reaches the header). Browsers that read RFC 6266's `filename*` get the title's own letters
+    (`ünïcödé-weird-name-…`); `filename` carries the ASCII form for the others. A title with no
+    letters or digits at all (emoji only) is named after the peer id: `dialog-12345-…`.
+    """
+    suffix = f"-{day.isoformat()}.{export_format}"
+    fallback = f"dialog-{peer_id}"
+    ascii_name = (slugify(title)[:SLUG_MAX_LENGTH].strip("-") or fallback) + suffix
+    unicode_name = (slugify(title, allow_unicode=True)[:SLUG_MAX_LENGTH].strip("-") or fallback) + suffix
+    disposition = content_disposition_header(True, ascii_name)
+    if unicode_name != ascii_name:
+        disposition += f"; filename*=utf-8''{quote(unicode_name)}"
+    return str(disposition)
 
 
 def export_rows(
@@ -61,7 +99,7 @@ def export_rows(
             query = Message.objects.filter(dialog_id=dialog_pk)
             if cursor is not None:
                 query = query.filter(message_id__gt=cursor)
-            values = list(query.order_by("message_id").values(*_MESSAGE_COLUMNS)[:chunk_size])
+            values = list(query.order_by("message_id").values(*_MESSAGE_COLUMNS, media_path=_MEDIA_PATH)[:chunk_size])
             if not values:
                 break
             rows = []

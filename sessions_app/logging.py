@@ -13,7 +13,8 @@ import logging
 import re
 from typing import Any
 
-from django.http import HttpRequest
+from django.core.exceptions import PermissionDenied
+from django.http import Http404, HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 # A Telethon StringSession is "1" + url-safe base64 of ~263 bytes; Fernet tokens start "gAAAAA";
@@ -59,6 +60,22 @@ class RedactSecretsFilter(logging.Filter):
             record.exc_text = redact(record.exc_text)
         if record.stack_info:
             record.stack_info = redact(record.stack_info)
+        return True
+
+
+class ExpectedHttpErrorsFilter(logging.Filter):
+    """A 403 (role too low) or 404 the app raised on purpose is one line in the log, not a traceback.
+
+    Django logs PermissionDenied with the exception attached; the reason goes into the line instead.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        error = record.exc_info[1] if record.exc_info else None
+        if isinstance(error, (PermissionDenied, Http404)):
+            reason = str(error)
+            if reason:
+                record.msg, record.args = f"{record.getMessage()} ({reason})", None
+            record.exc_info, record.exc_text = None, None
         return True
 
 

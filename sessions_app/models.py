@@ -296,12 +296,19 @@ class Dialog(models.Model):
     def __str__(self) -> str:
         return f"{self.title} ({self.kind} {self.peer_id})"
 
+    @property
+    def known_total(self) -> int | None:
+        """Telegram's last count, never below what is archived (the archive keeps messages deleted since)."""
+        return None if self.total_on_server is None else max(self.total_on_server, self.message_count)
+
 
 class Message(models.Model):
     """One archived message; (instance, peer_id, message_id) is Telegram's identity for it."""
 
-    instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="+")
-    dialog = models.ForeignKey(Dialog, on_delete=models.CASCADE, related_name="messages")
+    # No index of their own: the unique constraint starts with instance, message_keyset with dialog,
+    # and every index is written once per archived message (bench/archive.py).
+    instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="+", db_index=False)
+    dialog = models.ForeignKey(Dialog, on_delete=models.CASCADE, related_name="messages", db_index=False)
     peer_id = models.BigIntegerField()
     message_id = models.BigIntegerField()
     date = models.DateTimeField()
@@ -320,6 +327,9 @@ class Message(models.Model):
     grouped_id = models.BigIntegerField(null=True, blank=True)
     is_service = models.BooleanField(default=False)
     action_type = models.CharField(max_length=80, blank=True)
+    archived_media = models.ForeignKey(  # set by services.archive_media; unindexed: nothing looks it up
+        "ArchivedMedia", null=True, blank=True, on_delete=models.SET_NULL, db_index=False, related_name="messages"
+    )
 
     class Meta:
         constraints = [
@@ -380,6 +390,6 @@ class ArchiveRun(models.Model):
         return self.status in ArchiveStatus.active()
 
 
-# --- Session health -------------------------------------------------------------------------------
+# --- Session health, archive media ----------------------------------------------------------------
 # In their own module (this one is at the size limit); imported here so Django registers them.
-from sessions_app import models_health  # noqa: E402, F401
+from sessions_app import models_health, models_media  # noqa: E402, F401

@@ -3,8 +3,10 @@ from __future__ import annotations
 from django.urls import path, register_converter
 
 from sessions_app import views
+from sessions_app.views import archive_media as media_views
 from sessions_app.views import audit as audit_views
 from sessions_app.views import health_checks
+from sessions_app.views import instance_admin as instance_admin_views
 from sessions_app.views import members as member_views
 from sessions_app.views.archive import PeerIdConverter
 
@@ -16,6 +18,7 @@ urlpatterns = [
     path("alerts/", health_checks.alert_deliveries, name="alert_deliveries"),
     path("audit/", audit_views.audit_trail, name="audit_trail"),
     path("instances/new/", views.instance_new, name="instance_new"),
+    path("instances/bulk/", views.instance_bulk, name="instance_bulk"),
     path("instances/<str:session>/", views.instance_detail, name="instance_detail"),
     path("instances/<str:session>/login/", views.login_step, name="instance_login"),
     path("instances/<str:session>/login/qr/", views.login_qr, name="instance_login_qr"),
@@ -27,6 +30,8 @@ urlpatterns = [
     path("instances/<str:session>/check/", health_checks.instance_check, name="instance_check"),
     path("instances/<str:session>/revoke/", views.session_revoke, name="session_revoke"),
     path("instances/<str:session>/dashboard-key/", views.dashboard_key_mint, name="dashboard_key_mint"),
+    path("instances/<str:session>/rename/", instance_admin_views.instance_rename_view, name="instance_rename"),
+    path("instances/<str:session>/delete/", instance_admin_views.instance_delete_view, name="instance_delete"),
     path("instances/<str:session>/audit/", audit_views.instance_audit, name="instance_audit"),
     path("instances/<str:session>/members/", member_views.members, name="instance_members"),
     path(
@@ -51,5 +56,6 @@ urlpatterns = [
     path("instances/<str:session>/archive/", views.archive, name="archive"),
     path("instances/<str:session>/archive/search/", views.archive_search, name="archive_search"),
     path("instances/<str:session>/archive/export/", views.archive_export, name="archive_export"),
+    path("instances/<str:session>/archive/media/<int:media_id>/", media_views.archive_media, name="archive_media"),
     path("instances/<str:session>/archive/<peer:peer_id>/", views.archive_dialog, name="archive_dialog"),
 ]

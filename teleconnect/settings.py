@@ -249,6 +249,8 @@ TELEGRAM_LEASE_WAIT_SECONDS = env_int("TELEGRAM_LEASE_WAIT_SECONDS", 5, minimum=
 TELEGRAM_TIMEOUT_SECONDS = env_int("TELEGRAM_TIMEOUT_SECONDS", 10, minimum=1)
 # An archive run whose worker wrote no heartbeat for this long is taken as killed and resumable.
 ARCHIVE_STALE_SECONDS = env_int("ARCHIVE_STALE_SECONDS", 90, minimum=1)
+# Dialogs an archive run reads side by side on its one connection (round trips overlap).
+ARCHIVE_CONCURRENT_DIALOGS = env_int("ARCHIVE_CONCURRENT_DIALOGS", 4, minimum=1)
 
 # --- Session object store ---------------------------------------------------------------------
 AWS_S3_SESSION_BUCKET = env_str("AWS_S3_SESSION_BUCKET")
@@ -261,6 +263,17 @@ if AWS_S3_SSE not in {"AES256", "aws:kms", "none"}:
     raise ImproperlyConfigured(f"AWS_S3_SSE must be AES256, aws:kms or none, got {AWS_S3_SSE!r}")
 AWS_S3_KMS_KEY_ID = env_str("AWS_S3_KMS_KEY_ID")
 SESSION_STORE_DIR = env_str("SESSION_STORE_DIR", str(VAR_DIR / "session-store"))
+
+# --- Archive media ------------------------------------------------------------------------------
+# Files of archived messages, at telegram/{SESSION}/media/<kind>/<file id>-<name>: in the session
+# bucket (or AWS_S3_MEDIA_BUCKET), else beside the session objects in SESSION_STORE_DIR.
+AWS_S3_MEDIA_BUCKET = env_str("AWS_S3_MEDIA_BUCKET", AWS_S3_SESSION_BUCKET)
+ARCHIVE_MEDIA_MAX_BYTES = env_int("ARCHIVE_MEDIA_MAX_BYTES", 20 * 1024 * 1024, minimum=0)
+STORAGES["archive_media"] = {
+    "BACKEND": "sessions_app.storage.s3_media.S3MediaStorage"
+    if AWS_S3_MEDIA_BUCKET
+    else "sessions_app.storage.media.LocalMediaStorage"
+}
 
 # --- Session health checks and alerts ---------------------------------------------------------
 # The worker (`manage.py worker`, started by scripts/run) checks every instance about this often.
@@ -302,8 +315,16 @@ DEFAULT_EXCEPTION_REPORTER_FILTER = "sessions_app.logging.SecretsExceptionReport
 LOGGING = {
     "version": 1,
     "disable_existing_loggers": False,
-    "filters": {"redact": {"()": "sessions_app.logging.RedactSecretsFilter"}},
+    "filters": {
+        "redact": {"()": "sessions_app.logging.RedactSecretsFilter"},
+        "expected_http_errors": {"()": "sessions_app.logging.ExpectedHttpErrorsFilter"},
+    },
     "handlers": {"console": {"class": "logging.StreamHandler", "filters": ["redact"]}},
     "root": {"handlers": ["console"], "level": LOG_LEVEL},
-    "loggers": {"telethon": {"level": "WARNING"}, "axes": {"level": "WARNING"}},
+    "loggers": {
+        "telethon": {"level": "WARNING"},
+        "axes": {"level": "WARNING"},
+        # On the logger, not a handler: every handler (and a test's caplog) gets the one-line record.
+        "django.request": {"filters": ["expected_http_errors"]},
+    },
 }

@@ -130,7 +130,7 @@ def test_the_list_is_paginated(admin_user):
     )
     client = client_for(admin_user)
     first = client.get("/").content.decode()
-    assert "bot-000" in first and "bot-099" in first and "bot-100" not in first and "Page 1 of 2" in first
-    second = client.get("/?page=2").content.decode()
-    assert "bot-100" in second and "bot-129" in second and "bot-000" not in second
+    assert "bot-000" in first and "bot-049" in first and "bot-050" not in first and "Page 1 of 3" in first
+    last = client.get("/?page=3").content.decode()
+    assert "bot-100" in last and "bot-129" in last and "bot-099" not in last
     assert client.get("/?page=abc").status_code == 200

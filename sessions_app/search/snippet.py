@@ -11,8 +11,11 @@ from __future__ import annotations
 
 import html
 import re
+from collections.abc import Callable
 
 from django.utils.safestring import SafeString, mark_safe
+
+from sessions_app.search.query import SearchTerms
 
 # Unicode noncharacters: never assigned, so message text does not carry them in practice; if one
 # does, it can only move a highlight, never let markup through.
@@ -37,6 +40,36 @@ def make_snippet(marked: str) -> SafeString:
     before = ELLIPSIS if first > 0 else ""
     after = ELLIPSIS if last < len(spans) else ""
     return mark_safe(before + _escape_marked(text) + after)  # noqa: S308 - _escape_marked escapes every character
+
+
+def make_media_line(kind: str, marked_file_name: str) -> SafeString:
+    """`[document] report.pdf` for a message with media (matched words of the name in <mark>), else ""."""
+    if not kind:
+        return mark_safe("")
+    label = html.escape(f"[{kind}]", quote=True)
+    name = _escape_marked(marked_file_name)
+    return mark_safe(f"{label} {name}" if name else label)  # noqa: S308 - both parts are escaped
+
+
+_NO_MARKERS = {ord(MARK_START): None, ord(MARK_END): None}
+
+
+def mark_tokens(text: str, terms: SearchTerms, *, token: re.Pattern[str], fold: Callable[[str], str]) -> str:
+    """`text` with MARK_START/MARK_END around each `token` that, folded, is a word of `terms` (or starts with the prefix).
+
+    Each engine passes its tokenizer's idea of a token and of case (and accent) folding.
+    """
+    text = text.translate(_NO_MARKERS)  # so that only our marks are marks
+    words = {fold(word) for word in terms.words}
+    prefix = fold(terms.words[-1]) if terms.prefix else None
+
+    def mark(found: re.Match[str]) -> str:
+        folded = fold(found.group())
+        if folded in words or (prefix is not None and folded.startswith(prefix)):
+            return f"{MARK_START}{found.group()}{MARK_END}"
+        return found.group()
+
+    return token.sub(mark, text)
 
 
 def _window(is_marked: list[bool]) -> tuple[int, int]:

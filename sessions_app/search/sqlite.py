@@ -1,7 +1,9 @@
 """Search on SQLite: an FTS5 external-content table over the message table, kept in step by triggers.
 
-The table, its triggers and its tokenizer are created by migration 0003. The index holds no copy
-of the text: matches come back as message ids (the FTS rowid).
+The table, its triggers and its tokenizer are created by migration 0003 and rebuilt with the file
+name column by 0009. The index holds no copy of the text: matches come back as message ids (the
+FTS rowid). Paging follows sessions_app/search/paging.py: ranked_rows() reads the ranked window,
+older_rows() the matches below it.
 """
 
 from __future__ import annotations
@@ -11,46 +13,143 @@ import unicodedata
 
 from django.db.backends.base.base import BaseDatabaseWrapper
 
+from sessions_app.search.paging import Row, Window
 from sessions_app.search.query import SearchTerms, fts5_match
-from sessions_app.search.snippet import MARK_END, MARK_START
+from sessions_app.search.snippet import mark_tokens
 
 FTS_TABLE = "sessions_app_message_fts"
+MESSAGE_TABLE = "sessions_app_message"
 
-# bm25 weights per FTS column (text, sender_name): a word in the text counts twice a word in the name.
-_BM25 = f"bm25({FTS_TABLE}, 1.0, 0.5)"
+# --- What is indexed: ONE place ------------------------------------------------------------------
+# The FTS columns, in the table's order, each named like the message column it indexes. Migration
+# 0009 writes the same list out (migrations never import app code); tests/search checks the live
+# table against this tuple. Change them together, in a new migration.
+FTS_COLUMNS = ("text", "sender_name", "media_file_name")
+# bm25 weight per FTS column, same order: a word in the text counts twice a word in the sender's
+# name or in a file name.
+BM25_WEIGHTS = (1.0, 0.5, 0.5)
+
+
+def fts_insert_sql(count: int) -> str:
+    """SQL that adds `count` messages to the full-text index, given their ids as the parameters.
+
+    `INSERT INTO sessions_app_message_fts (rowid, text, …) SELECT id, text, … FROM
+    sessions_app_message WHERE id IN (%s, …)`: one `%s` (Django cursor placeholder) per id, so
+    call it with at most SQLite's variable limit (32766) ids at a time. Run it AFTER the rows are
+    in the message table. For code that indexes explicitly (batched) instead of the insert
+    trigger; with the trigger in place this would index the rows twice.
+    """
+    return _fts_statement(count, delete=False)
+
+
+def fts_delete_sql(count: int) -> str:
+    """SQL that removes `count` messages (ids as the parameters) from the full-text index.
+
+    An external-content FTS5 table must be told the exact values it indexed to remove them, so
+    run this BEFORE the rows' indexed columns change or the rows are deleted, then fts_insert_sql()
+    after an update. Same placeholders and limit as fts_insert_sql().
+    """
+    return _fts_statement(count, delete=True)
+
+
+def _fts_statement(count: int, *, delete: bool) -> str:
+    if count < 1:
+        raise ValueError(f"count must be at least 1, not {count}")
+    columns = ", ".join(FTS_COLUMNS)
+    placeholders = ", ".join(["%s"] * count)
+    if delete:
+        return (
+            f"INSERT INTO {FTS_TABLE} ({FTS_TABLE}, rowid, {columns}) "  # noqa: S608 - constants only
+            f"SELECT 'delete', id, {columns} FROM {MESSAGE_TABLE} WHERE id IN ({placeholders})"
+        )
+    return (
+        f"INSERT INTO {FTS_TABLE} (rowid, {columns}) "  # noqa: S608 - constants only
+        f"SELECT id, {columns} FROM {MESSAGE_TABLE} WHERE id IN ({placeholders})"
+    )
+
+
+# --- Searching -----------------------------------------------------------------------------------
+# bm25 is lower for better matches: negated, a rank is higher for better ones, as on PostgreSQL.
+_RANK = f"-bm25({FTS_TABLE}, {', '.join(str(weight) for weight in BM25_WEIGHTS)})"
 
 
 def search_sql(
-    *, terms: SearchTerms, instance_id: int, limit: int, window: int, peer_id: int | None
-) -> tuple[str, list[str | int]]:
-    """The query behind search_messages(): rows of (message id, rank, text), best first.
+    *,
+    terms: SearchTerms,
+    instance_id: int,
+    limit: int,
+    window: int,
+    peer_id: int | None,
+    bounds: Window | None = None,
+    after: tuple[float, int] | None = None,
+) -> tuple[str, list[str | int | float]]:
+    """The ranked part: rows of (id, rank, text, file name, window count, window floor, window ceiling).
 
     CROSS JOIN fixes the join order: the full-text match drives, each match is looked up by
     primary key and only then filtered by instance. `candidates` reads matches in the index's
     rowid order, highest first, and stops after `window` of the instance's: bm25() runs for
-    those only, so a word in every other message costs about what a rare one does.
+    those only, so a word in every other message costs about what a rare one does. `bounds`
+    (from a later page's cursor) keeps the window the first page saw; `after` is the last
+    (rank, id) shown.
     """
     match = fts5_match(terms)
-    peer_filter = "AND m.peer_id = %s" if peer_id is not None else ""
+    params: list[str | int | float] = [match, instance_id]
+    peer_filter = bounds_filter = after_filter = ""
+    if peer_id is not None:
+        peer_filter = "AND m.peer_id = %s"
+        params.append(peer_id)
+    if bounds is not None:
+        bounds_filter = f"AND {FTS_TABLE}.rowid BETWEEN %s AND %s"
+        params += [bounds.floor, bounds.ceiling]
+    params.append(window)
+    if after is not None:
+        after_filter = "WHERE rank < %s OR (rank = %s AND id < %s)"
+        params += [after[0], after[0], after[1]]
+    params.append(limit)
     sql = f"""
         WITH candidates AS (
-            SELECT m.id AS id, m.text AS text, {_BM25} AS score
+            SELECT m.id AS id, m.text AS text, m.media_file_name AS file_name, {_RANK} AS rank
             FROM {FTS_TABLE}
-            CROSS JOIN sessions_app_message AS m ON m.id = {FTS_TABLE}.rowid
-            WHERE {FTS_TABLE} MATCH %s AND m.instance_id = %s {peer_filter}
+            CROSS JOIN {MESSAGE_TABLE} AS m ON m.id = {FTS_TABLE}.rowid
+            WHERE {FTS_TABLE} MATCH %s AND m.instance_id = %s {peer_filter} {bounds_filter}
             ORDER BY {FTS_TABLE}.rowid DESC
             LIMIT %s
-        )
-        SELECT id, -score, text FROM candidates ORDER BY score, id DESC LIMIT %s
+        ),
+        stats AS (SELECT count(*) AS n, min(id) AS floor, max(id) AS ceiling FROM candidates)
+        SELECT id, rank, text, file_name, n, floor, ceiling FROM candidates, stats
+        {after_filter}
+        ORDER BY rank DESC, id DESC
+        LIMIT %s
     """  # noqa: S608 - only constants are formatted in; every value is a parameter
-    params: list[str | int] = [match, instance_id]
-    if peer_id is not None:
-        params.append(peer_id)
-    params += [window, limit]
     return sql, params
 
 
-def search(
+def older_sql(
+    *, terms: SearchTerms, instance_id: int, limit: int, peer_id: int | None, below: int
+) -> tuple[str, list[str | int]]:
+    """Matches with ids below `below`, newest first: rows of (id, rank, text, file name).
+
+    The index serves the rowid order and the range, so this reads `limit` of the instance's
+    matches and stops; bm25() runs on those only.
+    """
+    params: list[str | int] = [fts5_match(terms), instance_id]
+    peer_filter = ""
+    if peer_id is not None:
+        peer_filter = "AND m.peer_id = %s"
+        params.append(peer_id)
+    params += [below, limit]
+    sql = f"""
+        SELECT m.id, {_RANK}, m.text, m.media_file_name
+        FROM {FTS_TABLE}
+        CROSS JOIN {MESSAGE_TABLE} AS m ON m.id = {FTS_TABLE}.rowid
+        WHERE {FTS_TABLE} MATCH %s AND m.instance_id = %s {peer_filter} AND {FTS_TABLE}.rowid < %s
+        ORDER BY {FTS_TABLE}.rowid DESC
+        LIMIT %s
+    """  # noqa: S608 - only constants are formatted in; every value is a parameter
+    return sql, params
+
+
+def ranked_rows(
     connection: BaseDatabaseWrapper,
     *,
     terms: SearchTerms,
@@ -58,12 +157,48 @@ def search(
     limit: int,
     window: int,
     peer_id: int | None,
-) -> list[tuple[int, float, str]]:
-    """(message id, rank, text with MARK_START/MARK_END around matched words), best first."""
-    sql, params = search_sql(terms=terms, instance_id=instance_id, limit=limit, window=window, peer_id=peer_id)
+    bounds: Window | None,
+    after: tuple[float, int] | None,
+) -> tuple[list[Row], Window | None]:
+    """The ranked window's rows after `after`, best first, and the window (None when nothing matched)."""
+    sql, params = search_sql(
+        terms=terms,
+        instance_id=instance_id,
+        limit=limit,
+        window=window,
+        peer_id=peer_id,
+        bounds=bounds,
+        after=after,
+    )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        return [(pk, float(rank), mark_matches(text or "", terms)) for pk, rank, text in cursor.fetchall()]
+        fetched = cursor.fetchall()
+    found = bounds
+    if found is None and fetched:
+        _, _, _, _, count, floor, ceiling = fetched[0]
+        found = Window(floor=floor if count >= window else 0, ceiling=ceiling)
+    rows = [_row(terms, pk, rank, text, name) for pk, rank, text, name, *_ in fetched]
+    return rows, found
+
+
+def older_rows(
+    connection: BaseDatabaseWrapper,
+    *,
+    terms: SearchTerms,
+    instance_id: int,
+    limit: int,
+    peer_id: int | None,
+    below: int,
+) -> list[Row]:
+    """Matches older than the ranked window (ids below `below`), newest first."""
+    sql, params = older_sql(terms=terms, instance_id=instance_id, limit=limit, peer_id=peer_id, below=below)
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return [_row(terms, pk, rank, text, name) for pk, rank, text, name in cursor.fetchall()]
+
+
+def _row(terms: SearchTerms, pk: int, rank: float, text: str | None, file_name: str | None) -> Row:
+    return Row(pk, float(rank), mark_matches(text or "", terms), mark_matches(file_name or "", terms))
 
 
 # --- Highlighting -------------------------------------------------------------------------------
@@ -72,12 +207,10 @@ def search(
 # marked here, with the rules of the table's tokenizer (unicode61 remove_diacritics 2): a token is
 # a run of letters, digits and private-use characters (combining marks stay with their letter);
 # case is folded; a Latin letter loses its diacritics, other scripts keep theirs (й is not и).
+# `_`, `-` and `.` separate tokens, so `quarterly_report-2024.pdf` is four words to search for.
 # Where this differs from FTS5 a word is found but not marked, never the other way round.
 
 _TOKEN = re.compile(r"(?:[^\W_]|[\u0300-\u036f\ue000-\uf8ff])+")
-
-
-_NO_MARKERS = {ord(MARK_START): None, ord(MARK_END): None}
 
 
 def _fold_char(char: str) -> str:
@@ -95,14 +228,4 @@ def fold(token: str) -> str:
 
 def mark_matches(text: str, terms: SearchTerms) -> str:
     """`text` with MARK_START/MARK_END around each token the MATCH of `terms` matched."""
-    text = text.translate(_NO_MARKERS)  # so that only our marks are marks
-    words = {fold(word) for word in terms.words}
-    prefix = fold(terms.words[-1]) if terms.prefix else None
-
-    def mark(token: re.Match[str]) -> str:
-        folded = fold(token.group())
-        if folded in words or (prefix is not None and folded.startswith(prefix)):
-            return f"{MARK_START}{token.group()}{MARK_END}"
-        return token.group()
-
-    return _TOKEN.sub(mark, text)
+    return mark_tokens(text, terms, token=_TOKEN, fold=fold)

@@ -6,10 +6,12 @@ from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any
 
+from django.core.exceptions import ObjectDoesNotExist
 from django.db.models import F, QuerySet
 from django.utils import timezone
 
 from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog, Message
+from sessions_app.models_media import ArchivedMedia, ArchiveRunMedia, MediaStatus
 from sessions_app.telegram.errors import seconds_left
 
 PAGE_SIZE = 50
@@ -27,6 +29,11 @@ def dialog_of(*, instance: ConnectorInstance, peer_id: int) -> Dialog | None:
     return Dialog.objects.filter(instance=instance, peer_id=peer_id).first()
 
 
+def archived_media_of(*, instance: ConnectorInstance, media_id: int) -> ArchivedMedia | None:
+    """A file of the instance's archive that the media store holds whole (status done), else None."""
+    return ArchivedMedia.objects.filter(instance=instance, pk=media_id, status=MediaStatus.DONE).first()
+
+
 def archive_runs_recent(*, instance: ConnectorInstance, limit: int = 10) -> list[ArchiveRun]:
     return list(
         ArchiveRun.objects.filter(instance=instance)
@@ -39,7 +46,7 @@ def archive_run_current(*, instance: ConnectorInstance) -> ArchiveRun | None:
     """The run that is queued, running or waiting out a flood wait, if any."""
     return (
         ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active())
-        .select_related("current_dialog")
+        .select_related("current_dialog", "media_plan")
         .order_by("-created_at", "-id")
         .first()
     )
@@ -49,7 +56,7 @@ def archive_run_latest(*, instance: ConnectorInstance) -> ArchiveRun | None:
     """The newest run whatever its status (a finished one too, so a watcher sees the end)."""
     return (
         ArchiveRun.objects.filter(instance=instance)
-        .select_related("current_dialog")
+        .select_related("current_dialog", "media_plan")
         .order_by("-created_at", "-id")
         .first()
     )
@@ -83,6 +90,9 @@ class ArchiveProgress:
     rate: float  # messages per second
     flood_wait_until: datetime | None
     dialog: DialogProgress | None
+    media_files_done: int = 0  # the media phase (services.archive_media), when the run chose media
+    media_files_total: int = 0
+    media_bytes: int = 0
 
     @property
     def status_label(self) -> str:
@@ -127,6 +137,7 @@ def archive_progress(run: ArchiveRun, *, rate: float | None = None, now: datetim
             if elapsed > 0:
                 rate = round(run.messages_saved / elapsed, 1)
     dialog = run.current_dialog
+    plan = _media_plan(run)
     return ArchiveProgress(
         run_id=run.pk,
         status=run.status,
@@ -141,10 +152,20 @@ def archive_progress(run: ArchiveRun, *, rate: float | None = None, now: datetim
             peer_id=dialog.peer_id,
             title=dialog.title,
             archived=dialog.message_count,
-            total=dialog.total_on_server,
+            total=dialog.known_total,
             complete=dialog.history_complete,
         ),
+        media_files_done=plan.files_done if plan else 0,
+        media_files_total=plan.files_total if plan else 0,
+        media_bytes=plan.bytes_done if plan else 0,
     )
+
+
+def _media_plan(run: ArchiveRun) -> ArchiveRunMedia | None:
+    try:
+        return run.media_plan
+    except ObjectDoesNotExist:  # the run downloads no media
+        return None
 
 
 @dataclass(frozen=True)
@@ -166,7 +187,7 @@ def message_page(
     before=X shows the `size` messages just below X; after=X the `size` just above X (still shown
     newest first); neither shows the newest page.
     """
-    base = Message.objects.filter(dialog=dialog)
+    base = Message.objects.filter(dialog=dialog).select_related("archived_media")
     if after is not None:
         rows = list(base.filter(message_id__gt=after).order_by("message_id")[: size + 1])
         has_newer = len(rows) > size

@@ -8,6 +8,10 @@ from sessions_app.models import AuditEvent
 _PHRASES: dict[str, str] = {
     "instance.create": "created the instance {where}",
     "instance.status": "saw {where} change status from {from} to {to}",
+    "instance.rename": "renamed {where} from '{from}' to '{to}'",
+    "instance.delete": "deleted {where}{object_note}",
+    "dashboard_key.retire": "logged out the dashboard's own authorization of {where}",
+    "connector_key.retire": "logged out a replaced connector key of {where}",
     "login.send_code": "asked Telegram for a login code on {where}",
     "login.resend_code": "asked for the login code again on {where}",
     "login.code": "entered the login code on {where}",
@@ -62,6 +66,7 @@ def audit_sentence(event: AuditEvent) -> str:
     detail = event.detail if isinstance(event.detail, dict) else {}
     values = _Blank({**{str(k): v for k, v in detail.items()}, "where": where})
     values["of_where"] = f" of {event.session}" if event.session else ""
+    values["object_note"] = f" (object {detail['object']})" if detail.get("object") else ""
     phrase = _PHRASES.get(event.action)
     if phrase is None:
         readable = event.action.replace(".", " ").replace("_", " ")

@@ -1,4 +1,6 @@
-"""Read queries for the health parts of the pages: list columns, the last checks, deliveries, the schedule."""
+"""Read queries for the health parts of the pages: the attention count, the last checks, deliveries, the schedule.
+
+The list's health columns and filters are in selectors.instances (one query with the list)."""
 
 from __future__ import annotations
 
@@ -13,16 +15,6 @@ from sessions_app.models import ConnectorInstance
 from sessions_app.models_health import AlertDelivery, Health, HealthCheck, HealthSchedule, InstanceHealth
 
 LAST_CHECKS_SHOWN = 10
-
-
-def instances_with_health(
-    instances: QuerySet[ConnectorInstance], *, needing_attention: bool = False
-) -> QuerySet[ConnectorInstance]:
-    """The instances with their health row (one query); only those in a problem state when asked."""
-    instances = instances.select_related("health")
-    if needing_attention:
-        instances = instances.filter(health__state__in=Health.problems())
-    return instances
 
 
 def attention_count(instances: QuerySet[ConnectorInstance]) -> int:

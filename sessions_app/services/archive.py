@@ -1,42 +1,44 @@
 """Archive runs: incremental, resumable, flood-aware (DESIGN decision 5).
 
-A run walks every dialog. Each chunk of up to 100 messages is upserted together with the
-dialog's checkpoint in one transaction, so a worker killed at any instant resumes on the next run
-with no gap and no duplicate. Flood waits are slept (and shown), never fatal.
+A run walks every dialog, several at a time on one connection (ARCHIVE_CONCURRENT_DIALOGS): the
+reading runs on the connection's event loop (services.archive_pipeline) while this thread stores
+what was read (services.archive_store). Each chunk of up to 100 messages is stored together with
+its dialog's checkpoints in one transaction, so a worker killed at any instant resumes on the next
+run with no gap and no duplicate. Flood waits are slept (and shown), never fatal.
 """
 
 from __future__ import annotations
 
 import logging
 import os
+import queue
 import socket
 import time
 from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
-from django.db import connection, transaction
 from django.utils import timezone
 
-from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog, Message
+from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog
 from sessions_app.selectors.archive import ArchiveProgress, archive_progress
+from sessions_app.services.archive_media import archive_media_download
+from sessions_app.services.archive_pipeline import End, Failed, Finished, Flooded, Item, Pipeline, Plan, Stored
+from sessions_app.services.archive_store import chunks_store
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused, InstanceBusy
 from sessions_app.services.events import event_broadcast
 from sessions_app.services.lease import lease_acquire, lease_hand_over, lease_renew, lease_wanted
 from sessions_app.services.operations import telegram_operation
-from sessions_app.telegram.archive import ArchiveConnection, ArchivedMessage, Chunk, HistoryReader, RemoteDialog
+from sessions_app.telegram.archive import ArchiveConnection, RemoteDialog
 from sessions_app.telegram.errors import FloodWait, TelegramError
 
 logger = logging.getLogger(__name__)
 
-CHUNK = 100
 BEAT_SECONDS = 1.0
+BATCH = 20  # chunks stored in one transaction at most
+GATHER_SECONDS = 0.05  # how long the first chunk of a batch waits for company
 ProgressListener = Callable[[ArchiveProgress], None]
-_MUTABLE_FIELDS = [
-    "date", "edit_date", "sender_id", "sender_name", "text", "reply_to_id", "topic_id", "forward_from",
-    "media_kind", "media_file_name", "media_size", "media_mime", "views", "grouped_id", "is_service", "action_type",
-]  # fmt: skip
 
 
 def lease_holder_of(run: ArchiveRun) -> str:
@@ -60,12 +62,8 @@ class _Progress:
         busy = time.monotonic() - self.started - self.waited
         return round(self.run.messages_saved / busy, 1) if busy > 0 else 0.0
 
-    def publish(self, dialog: Dialog | None = None, *, flood_seconds: int = 0) -> None:
-        """Tell the group and the listener where the run is.
-
-        The run itself carries its current dialog and the end of a flood wait; `dialog` and
-        `flood_seconds` are ignored and can go from the callers.
-        """
+    def publish(self) -> None:
+        """Tell the group and the listener where the run is (the run carries its dialog and flood wait)."""
         progress = archive_progress(self.run, rate=self.rate())
         event_broadcast(session=self.run.instance.session, kind="archive", data=progress.as_event())
         if self.listener is not None:
@@ -86,93 +84,27 @@ def _dialog_row(instance: ConnectorInstance, remote: RemoteDialog) -> Dialog:
     return dialog
 
 
-_COLUMNS = ["instance_id", "dialog_id", "peer_id", "message_id", *_MUTABLE_FIELDS]
-_DATETIME_FIELDS = {"date", "edit_date"}
-
-
-def _upsert_sql() -> str:
-    quote = connection.ops.quote_name
-    columns = ", ".join(quote(c) for c in _COLUMNS)
-    updates = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in _MUTABLE_FIELDS)
-    placeholders = ", ".join(["%s"] * len(_COLUMNS))
-    # Only quoted identifiers from the model go into the text; every value is a parameter.
-    return (
-        f"INSERT INTO {quote(Message._meta.db_table)} ({columns}) VALUES ({placeholders}) "  # noqa: S608
-        f"ON CONFLICT ({quote('instance_id')}, {quote('peer_id')}, {quote('message_id')}) DO UPDATE SET {updates}"
-    )
-
-
-def _upsert_messages(dialog: Dialog, messages: list[ArchivedMessage]) -> None:
-    """INSERT … ON CONFLICT DO UPDATE, one prepared statement for the chunk.
-
-    The hot path of every run: bulk_create(update_conflicts=True) splits a chunk into several
-    statements (SQLite's parameter limit) and builds model instances first; this is ~2x faster
-    and means exactly the same on SQLite and PostgreSQL.
-    """
-    adapt = connection.ops.adapt_datetimefield_value
-    rows = []
-    for message in messages:
-        values = vars(message)
-        rows.append(
-            [dialog.instance_id, dialog.pk, dialog.peer_id, message.message_id]
-            + [adapt(values[f]) if f in _DATETIME_FIELDS else values[f] for f in _MUTABLE_FIELDS]
-        )
-    with connection.cursor() as cursor:
-        cursor.executemany(_upsert_sql(), rows)
-
-
-def _save_chunk(*, dialog: Dialog, messages: list[ArchivedMessage], backward: bool, total: int | None) -> int:
-    """Upsert one chunk and move the dialog's checkpoint, atomically; returns how many were new."""
-    if not messages:
-        return 0
-    ids = [m.message_id for m in messages]
-    with transaction.atomic():
-        existing = set(Message.objects.filter(dialog=dialog, message_id__in=ids).values_list("message_id", flat=True))
-        _upsert_messages(dialog, messages)
-        added = len(set(ids) - existing)
-        dialog.message_count += added
-        dialog.newest_archived_id = max(dialog.newest_archived_id, max(ids))
-        if backward:
-            dialog.oldest_archived_id = (
-                min(ids) if not dialog.oldest_archived_id else min(dialog.oldest_archived_id, min(ids))
-            )
-        if total is not None:
-            dialog.total_on_server = max(total, dialog.message_count)
-        dialog.save(
-            update_fields=["message_count", "newest_archived_id", "oldest_archived_id", "total_on_server", "updated_at"]
-        )
-    return added
-
-
 class _Runner:
+    """The storing half of a run, on the run's thread: takes the pipeline's chunks and stores them.
+
+    The reading half (services.archive_pipeline) runs on the connection's loop meanwhile. After
+    each chunk the run checks whether an interactive action waits for the connection; if so, it
+    stops the reading (the chunks read ahead are dropped: the stored checkpoints say where each
+    dialog is), hands the connection over, takes it back and starts reading again from there.
+    """
+
     def __init__(self, run: ArchiveRun, connection: ArchiveConnection, progress: _Progress) -> None:
         self.run = run
         self.connection = connection
         self.progress = progress
         self._last_beat = 0.0
+        self._flood_started: float | None = None
         self.handovers = 0
+        self.peak_in_flight = 0
+        self.dialogs: dict[int, tuple[Dialog, RemoteDialog]] = {}
 
-    def _save(
-        self, dialog: Dialog, chunk: Chunk, *, backward: bool, messages: list[ArchivedMessage] | None = None
-    ) -> None:
-        added = _save_chunk(
-            dialog=dialog,
-            messages=chunk.messages if messages is None else messages,
-            backward=backward,
-            total=chunk.total,
-        )
-        self.run.messages_saved += added
-        self._beat(dialog)
-        if lease_wanted(session=self.run.instance.session, holder=lease_holder_of(self.run)):
-            raise _HandOver()
-
-    def _hand_over(self, reader: HistoryReader | None) -> None:
-        """Let a waiting interactive action have the connection, then take it back and carry on.
-
-        The chunk just saved is the checkpoint: the caller restarts its pass from there.
-        """
-        if reader is not None:
-            reader.close()
+    def _hand_over(self) -> None:
+        """Let a waiting interactive action have the connection, then take it back and carry on."""
         session, holder = self.run.instance.session, lease_holder_of(self.run)
         started = time.monotonic()
         self.connection.disconnect()
@@ -182,13 +114,13 @@ class _Runner:
                 lease_acquire(session=session, holder=holder, purpose="archive", wait=BEAT_SECONDS, ask_handover=False)
                 break
             except InstanceBusy:
-                self._beat(self.run.current_dialog, force=True)  # still alive: not a stale run
+                self._beat(force=True)  # still alive: not a stale run
         self.handovers += 1
         self.progress.waited += time.monotonic() - started
         logger.info("archive run %s handed its connection over for %.1f s", self.run.pk, time.monotonic() - started)
         self.connection.reconnect()
 
-    def _beat(self, dialog: Dialog | None, *, force: bool = False) -> None:
+    def _beat(self, *, force: bool = False) -> None:
         """Heartbeat, lease renewal and progress: at most once a second (the checkpoints are per chunk)."""
         now = time.monotonic()
         if not force and now - self._last_beat < BEAT_SECONDS:
@@ -196,10 +128,12 @@ class _Runner:
         self._last_beat = now
         self.run.heartbeat_at = timezone.now()
         ArchiveRun.objects.filter(pk=self.run.pk).update(
-            messages_saved=self.run.messages_saved, heartbeat_at=self.run.heartbeat_at
+            messages_saved=self.run.messages_saved,
+            heartbeat_at=self.run.heartbeat_at,
+            current_dialog=self.run.current_dialog,
         )
         lease_renew(session=self.run.instance.session, holder=lease_holder_of(self.run))
-        self.progress.publish(dialog)
+        self.progress.publish()
 
     def _set_status(self, status: str, **fields: object) -> None:
         self.run.status = status
@@ -208,76 +142,102 @@ class _Runner:
         self.run.heartbeat_at = timezone.now()
         self.run.save(update_fields=["status", "heartbeat_at", *fields])
 
-    def _sleep_flood(self, error: FloodWait, dialog: Dialog | None) -> None:
-        until = timezone.now() + timedelta(seconds=error.seconds)
+    def _flood_began(self, seconds: int) -> None:
+        """Every request waits `seconds` (the pipeline sleeps them); the run shows the wait and keeps its lease."""
+        until = timezone.now() + timedelta(seconds=seconds)
+        if self._flood_started is None:
+            self._flood_started = time.monotonic()
         self._set_status(ArchiveStatus.FLOOD_WAIT, flood_wait_until=until, flood_waits=self.run.flood_waits + 1)
-        self.progress.publish(dialog, flood_seconds=error.seconds)
+        self.progress.publish()
         lease_renew(
             session=self.run.instance.session,
             holder=lease_holder_of(self.run),
-            seconds=error.seconds + settings.TELEGRAM_LEASE_SECONDS,
+            seconds=seconds + settings.TELEGRAM_LEASE_SECONDS,
         )
-        started = time.monotonic()
-        # Telegram told us exactly how long to wait: this sleep *is* the rate limit, not a guess.
-        time.sleep(error.seconds)
-        self.progress.waited += time.monotonic() - started
+
+    def _flood_ended(self) -> None:
+        if self._flood_started is not None:
+            self.progress.waited += time.monotonic() - self._flood_started
+            self._flood_started = None
         self._set_status(ArchiveStatus.RUNNING, flood_wait_until=None)
 
-    def _drain(self, dialog: Dialog, remote: RemoteDialog, *, backward: bool) -> None:
-        """Read one pass to the end, resuming from the checkpoint after every flood wait."""
-        while True:
-            if backward:
-                reader: HistoryReader = self.connection.history(remote, offset_id=dialog.oldest_archived_id)
-            else:
-                reader = self.connection.history(remote, min_id=dialog.newest_archived_id, reverse=True)
-            while True:
-                chunk = reader.next_chunk(CHUNK)
-                try:
-                    self._save(dialog, chunk, backward=backward)
-                except _HandOver:
-                    self._hand_over(reader)
-                    break  # restart this pass from the checkpoint just saved
-                if chunk.error is not None:
-                    if isinstance(chunk.error, FloodWait):
-                        self._sleep_flood(chunk.error, dialog)
-                        break  # restart this pass from the checkpoint just saved
-                    raise chunk.error
-                if chunk.exhausted:
-                    return
+    def _store(self, items: list[Stored], pipeline: Pipeline) -> None:
+        if self._flood_started is not None:
+            self._flood_ended()
+        try:
+            added = chunks_store([(self.dialogs[item.key][0], item) for item in items])
+        finally:
+            pipeline.stored(len(items))
+        self.run.messages_saved += added
+        self.run.current_dialog = self.dialogs[items[-1].key][0]
+        self._beat()
 
-    def _refresh_edits(self, dialog: Dialog, remote: RemoteDialog, days: int) -> None:
-        cutoff = timezone.now() - timedelta(days=days)
-        reader = self.connection.history(remote)
-        while True:
-            chunk = reader.next_chunk(CHUNK)
-            recent = [m for m in chunk.messages if m.date >= cutoff]
+    def _finish(self, key: int) -> None:
+        self.dialogs.pop(key)
+        self.run.dialogs_done += 1
+        self._set_status(self.run.status, dialogs_done=self.run.dialogs_done, messages_saved=self.run.messages_saved)
+        self._beat(force=True)
+
+    def _next(self, pipeline: Pipeline) -> list[Item]:
+        """What the pipeline has read: at least one item (waiting up to a beat), at most BATCH chunks.
+
+        After the first chunk it lets GATHER_SECONDS pass before taking the rest: chunks stored
+        together share one transaction, and this thread wakes once per batch instead of once per
+        chunk (each wake-up takes the interpreter lock from the reading thread).
+        """
+        items = [pipeline.items.get(timeout=BEAT_SECONDS)]
+        if isinstance(items[-1], Stored):
+            time.sleep(GATHER_SECONDS)
+        chunks = 1
+        while chunks < BATCH and not isinstance(items[-1], End | Failed):
             try:
-                self._save(dialog, chunk, backward=False, messages=recent)
-            except _HandOver:
-                self._hand_over(reader)
-                reader = self.connection.history(remote, offset_id=min((m.message_id for m in recent), default=0))
-                continue
-            if chunk.error is not None:
-                if isinstance(chunk.error, FloodWait):
-                    self._sleep_flood(chunk.error, dialog)
-                    reader = self.connection.history(remote, offset_id=min((m.message_id for m in recent), default=0))
-                    continue
-                raise chunk.error
-            if chunk.exhausted or len(recent) < len(chunk.messages):
-                reader.close()
-                return
+                items.append(pipeline.items.get_nowait())
+            except queue.Empty:
+                break
+            chunks += isinstance(items[-1], Stored)
+        return items
 
-    def dialog(self, remote: RemoteDialog) -> None:
-        dialog = _dialog_row(self.run.instance, remote)
-        self.run.current_dialog = dialog
-        self._set_status(self.run.status, current_dialog=dialog)
-        if not dialog.history_complete:
-            self._drain(dialog, remote, backward=True)
-            dialog.history_complete = True
-            dialog.save(update_fields=["history_complete", "updated_at"])
-        self._drain(dialog, remote, backward=False)
+    def _consume(self, pipeline: Pipeline) -> None:
+        """Store what the pipeline reads until it ends; _HandOver when someone wants the connection."""
+        session, holder = self.run.instance.session, lease_holder_of(self.run)
+        while True:
+            try:
+                items = self._next(pipeline)
+            except queue.Empty:  # a flood wait or slow round trips: still alive, still listening
+                self._beat()
+                if lease_wanted(session=session, holder=holder):
+                    raise _HandOver() from None
+                continue
+            chunks = [item for item in items if isinstance(item, Stored)]
+            if chunks:
+                self._store(chunks, pipeline)
+            for item in items:
+                if isinstance(item, End):
+                    return
+                if isinstance(item, Failed):
+                    raise item.error
+                if isinstance(item, Flooded):
+                    self._flood_began(item.seconds)
+                elif isinstance(item, Finished):
+                    self._finish(item.key)
+            if lease_wanted(session=session, holder=holder):
+                raise _HandOver()
+
+    def _plans(self) -> list[Plan]:
+        since = None
         if self.run.refresh_edits_days:
-            self._refresh_edits(dialog, remote, self.run.refresh_edits_days)
+            since = timezone.now() - timedelta(days=self.run.refresh_edits_days)
+        return [
+            Plan(
+                key=dialog.pk,
+                remote=remote,
+                oldest=dialog.oldest_archived_id,
+                newest=dialog.newest_archived_id,
+                history_complete=dialog.history_complete,
+                refresh_since=since,
+            )
+            for dialog, remote in self.dialogs.values()
+        ]
 
     def all_dialogs(self) -> None:
         while True:
@@ -285,16 +245,34 @@ class _Runner:
                 remotes = self.connection.dialogs()
                 break
             except FloodWait as error:
-                self._sleep_flood(error, None)
-        self.run.dialogs_total = len(remotes)
-        self._set_status(ArchiveStatus.RUNNING, dialogs_total=len(remotes))
+                self._flood_began(error.seconds)
+                time.sleep(error.seconds)  # Telegram named the wait: this sleep *is* the rate limit
+                self._flood_ended()
         for remote in remotes:
-            self.dialog(remote)
-            self.run.dialogs_done += 1
-            self._set_status(
-                ArchiveStatus.RUNNING, dialogs_done=self.run.dialogs_done, messages_saved=self.run.messages_saved
+            dialog = _dialog_row(self.run.instance, remote)
+            self.dialogs[dialog.pk] = (dialog, remote)
+        # A resumed (interrupted) run walks every dialog again: counting on from its old
+        # dialogs_done would end with more dialogs done than there are.
+        self.run.dialogs_total, self.run.dialogs_done = len(remotes), 0
+        self._set_status(ArchiveStatus.RUNNING, dialogs_total=len(remotes), dialogs_done=0)
+        while self.dialogs:
+            concurrency = settings.ARCHIVE_CONCURRENT_DIALOGS
+            pipeline = Pipeline(
+                self.connection, self._plans(), concurrency=concurrency, buffered=2 * BATCH + concurrency
             )
-            self._beat(self.run.current_dialog, force=True)
+            pipeline.start()
+            try:
+                self._consume(pipeline)
+            except _HandOver:
+                pipeline.stop()
+                self._hand_over()
+                continue  # read again from the checkpoints just stored
+            finally:
+                pipeline.stop()
+                self.peak_in_flight = max(self.peak_in_flight, pipeline.peak_in_flight)
+            if self._flood_started is not None:
+                self._flood_ended()
+            return
 
 
 def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None) -> ArchiveRun:
@@ -315,6 +293,7 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
                 session=op.session, api=op.api, label=op.label, use_takeout=run.use_takeout
             ) as connection:
                 _Runner(run, connection, progress).all_dialogs()
+                archive_media_download(run=run, connection=connection, holder=op.holder, listener=listener)
     except (TelegramError, ActionRefused) as error:
         # telegram_operation has audited why; the run ends with the sentence, what it saved stays.
         run.status, run.error, run.finished_at = ArchiveStatus.FAILED, error.message, timezone.now()

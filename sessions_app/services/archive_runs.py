@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance
 from sessions_app.services.archive import ProgressListener, archive_run_execute, lease_holder_of
+from sessions_app.services.archive_media import NO_MEDIA, MediaChoice, archive_media_plan
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ArchiveRefused
 from sessions_app.services.lease import lease_release
@@ -23,7 +24,7 @@ from sessions_app.services.operations import Actor
 from sessions_app.tasks import archive_instance
 from sessions_app.telegram.errors import format_seconds, seconds_left
 
-__all__ = ["ArchiveRefused", "archive_run_foreground", "archive_run_start"]
+__all__ = ["ArchiveRefused", "MediaChoice", "archive_run_foreground", "archive_run_start"]
 
 
 def _process_gone(run: ArchiveRun) -> bool:
@@ -77,7 +78,13 @@ def _busy_refusal(run: ArchiveRun) -> ArchiveRefused:
 
 
 def _archive_run_claim(
-    *, instance: ConnectorInstance, actor: Actor, use_takeout: bool, refresh_edits_days: int, foreground: bool
+    *,
+    instance: ConnectorInstance,
+    actor: Actor,
+    use_takeout: bool,
+    refresh_edits_days: int,
+    foreground: bool,
+    media: MediaChoice = NO_MEDIA,
 ) -> ArchiveRun:
     """The start rules: a working session, the dashboard's own key, no other run queued or running.
 
@@ -105,6 +112,8 @@ def _archive_run_claim(
             refresh_edits_days=refresh_edits_days,
         )
         detail: dict[str, object] = {"run": run.pk, "takeout": use_takeout}
+        if archive_media_plan(run=run, kinds=media.kinds, max_bytes=media.max_bytes) is not None:
+            detail["media"] = list(media.kinds)
         if foreground:
             detail["foreground"] = True
         audit_record(instance=instance, actor=actor, action="archive.start", detail=detail)
@@ -112,7 +121,12 @@ def _archive_run_claim(
 
 
 def archive_run_start(
-    *, instance: ConnectorInstance, actor: Actor, use_takeout: bool = False, refresh_edits_days: int = 0
+    *,
+    instance: ConnectorInstance,
+    actor: Actor,
+    use_takeout: bool = False,
+    refresh_edits_days: int = 0,
+    media: MediaChoice = NO_MEDIA,
 ) -> ArchiveRun:
     """Queue a run on the Django Tasks worker; refused while another run of the instance is active."""
     run = _archive_run_claim(
@@ -121,6 +135,7 @@ def archive_run_start(
         use_takeout=use_takeout,
         refresh_edits_days=refresh_edits_days,
         foreground=False,
+        media=media,
     )
     result = archive_instance.enqueue(run.pk)
     run.task_id = str(result.id)
@@ -134,6 +149,7 @@ def archive_run_foreground(
     actor: Actor = None,
     use_takeout: bool = False,
     refresh_edits_days: int = 0,
+    media: MediaChoice = NO_MEDIA,
     listener: ProgressListener | None = None,
 ) -> ArchiveRun:
     """`manage.py archive`: the same rules and the same run, executed here instead of on the worker."""
@@ -143,5 +159,6 @@ def archive_run_foreground(
         use_takeout=use_takeout,
         refresh_edits_days=refresh_edits_days,
         foreground=True,
+        media=media,
     )
     return archive_run_execute(run_id=run.pk, listener=listener)

@@ -38,6 +38,7 @@ class NoDashboardKey(ActionRefused):
 
 class NothingToSave(ActionRefused):
     default_message = "This instance has no session to save yet. Log it in first."
+    after_revoke = "This instance's session was revoked, so there is nothing to save. Log in again first."
 
 
 class LoginRefused(ActionRefused):
@@ -52,3 +53,19 @@ class KeyInUse(ActionRefused):
     """The key already belongs to another instance (one key, one instance)."""
 
     field = "session_string"
+
+
+class NothingToRevoke(ActionRefused):
+    """Revoke with nothing left to end: no key here and an empty (or missing) stored object."""
+
+    default_message = (
+        "This instance has no session to revoke: none is kept here and its stored object is empty or missing. "
+        "Nothing was changed."
+    )
+
+
+class AlreadyRevoked(NothingToRevoke):
+    default_message = (
+        "This instance was already revoked: Telegram has no session of it to end and its stored object is "
+        "already empty. Nothing was changed. Log in again to give it a new session."
+    )

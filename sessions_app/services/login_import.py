@@ -70,12 +70,18 @@ def _qr_key(instance: ConnectorInstance) -> str:
     return pending.session_string if pending is not None and pending.step == LoginStep.QR else ""
 
 
-def login_qr_poll(*, instance: ConnectorInstance, actor: User) -> PendingLogin | None:
+QR_LOGIN_ENDED = (
+    "This QR login is no longer waiting for a scan: it was finished or cancelled, perhaps in another tab. "
+    "Nothing new was started; show a new QR code if you still need one."
+)
+
+
+def login_qr_poll(*, instance: ConnectorInstance, actor: User, start: bool = True) -> PendingLogin | None:
     """Start or check a QR login: returns the pending state, or None once the instance is logged in.
 
     Each call is one auth.exportLoginToken on a fresh client, like every other login step. A poll
-    from a second tab never restarts a login: after the scan it finds the password step or the
-    finished login.
+    (`start=False`, from a page showing a code) never restarts a login, however late it comes: after
+    the scan it finds the password step or the finished login, else it is refused.
     """
     with _qr_operation(instance, actor) as op:
         pending = pending_login_for(instance)
@@ -83,6 +89,8 @@ def login_qr_poll(*, instance: ConnectorInstance, actor: User) -> PendingLogin |
             return pending  # scanned; the password step comes next
         if pending is None and already_logged_in(instance):
             return None  # another tab finished this login a moment ago
+        if pending is None and not start:
+            raise LoginRefused(QR_LOGIN_ENDED)
         try:
             result = telegram.qr_poll(session=op.session, api=op.api, label=op.label)
         except PasswordNeeded as needed:

@@ -19,7 +19,7 @@ from django.utils import timezone
 from sessions_app.models import ConnectorInstance, InstanceStatus
 from sessions_app.services.audit import audit_record
 from sessions_app.services.connector import CONNECTOR_NOT_LISTED, connector_sighting
-from sessions_app.services.errors import ActionRefused, NoDashboardKey, NothingToSave
+from sessions_app.services.errors import ActionRefused, AlreadyRevoked, NoDashboardKey, NothingToRevoke, NothingToSave
 from sessions_app.services.instances import instance_set_status
 from sessions_app.services.keys import instance_adopt_key, key_fingerprint, key_retire
 from sessions_app.services.operations import Actor, DashboardKeyLost, telegram_operation
@@ -103,7 +103,10 @@ def session_save(*, instance: ConnectorInstance, actor: Actor, overwrite_etag: s
     `overwrite_etag` is the user's explicit "overwrite it" choice after a conflict.
     """
     if not instance.session_string:
-        raise NothingToSave()
+        refusal = NothingToSave(NothingToSave.after_revoke if instance.status == InstanceStatus.REVOKED else None)
+        detail = {"refusal": type(refusal).__name__}
+        audit_record(instance=instance, actor=actor, action="session.save", outcome="refused", detail=detail)
+        raise refusal
     store = get_session_storage()
     expected = overwrite_etag or instance.object_etag or None
     try:
@@ -289,7 +292,8 @@ def _end_dashboard_authorization(*, instance: ConnectorInstance, actor: Actor) -
 def session_revoke(*, instance: ConnectorInstance, actor: Actor) -> RevokeOutcome:
     """End both authorizations (the connector's and the dashboard's), then write an empty object.
 
-    Idempotent: a retry after a half-done revoke skips the half that already happened.
+    Idempotent: a retry after a half-done revoke skips the half that already happened. With
+    nothing left to end (no key here, an empty object) it raises AlreadyRevoked and changes nothing.
     """
     store = get_session_storage()
     key = f"{store.location.rstrip('/')}/{instance.object_key}"
@@ -304,6 +308,12 @@ def session_revoke(*, instance: ConnectorInstance, actor: Actor) -> RevokeOutcom
                 RevokeOutcome(False, False),
             ) from None
         string, stored_info = loaded.content, loaded.info
+        if loaded.is_fresh and not instance.dashboard_session:
+            # Nothing on Telegram or in the store to end: say so instead of writing the empty object again.
+            refusal = AlreadyRevoked() if instance.status == InstanceStatus.REVOKED else NothingToRevoke()
+            detail = {"refusal": type(refusal).__name__}
+            audit_record(instance=instance, actor=actor, action="session.revoke", outcome="refused", detail=detail)
+            raise refusal
     logged_out = False
     if string:
         try:
@@ -331,7 +341,8 @@ def session_revoke(*, instance: ConnectorInstance, actor: Actor) -> RevokeOutcom
     except DashboardKeyLost:
         pass  # already gone: nothing left to end
     try:
-        expected = instance.object_etag or (stored_info.etag if stored_info else None)
+        # The object just read (when no key was kept here) is newer than the ETag remembered.
+        expected = (stored_info.etag if stored_info else None) or instance.object_etag or None
         if expected is None:
             current = store.head(instance.session)
             expected = current.etag if current else None

@@ -24,6 +24,7 @@ from .base import (
     session_key,
 )
 from .local import LocalSessionStore
+from .media import LocalMediaStorage, get_media_storage, media_key
 
 if TYPE_CHECKING:
     from .s3 import S3SessionStore
@@ -32,6 +33,7 @@ __all__ = [
     "CACHE_CONTROL",
     "CONTENT_TYPE",
     "LoadedSession",
+    "LocalMediaStorage",
     "LocalSessionStore",
     "ObjectInfo",
     "S3SessionStore",
@@ -39,7 +41,9 @@ __all__ = [
     "StoreConflict",
     "StoreError",
     "StoreUnreachable",
+    "get_media_storage",
     "get_session_storage",
+    "media_key",
     "session_key",
 ]
 

@@ -10,14 +10,15 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
-from collections.abc import AsyncIterator, Coroutine
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import IO, Any, TypeVar
 
-from telethon import TelegramClient, types, utils
+from telethon import TelegramClient, functions, types, utils
 
 from sessions_app.telegram import client as telegram
 from sessions_app.telegram import errors as app_errors
+from sessions_app.telegram import media as telegram_media
 from sessions_app.telegram.bridge import LoopThread
 
 T = TypeVar("T")
@@ -33,8 +34,12 @@ class RemoteDialog:
     last_date: datetime.datetime | None
     entity: Any  # Telethon's entity, used only to address requests during this run
 
+    @property
+    def input_peer(self) -> Any:
+        return utils.get_input_peer(self.entity)
 
-@dataclass(frozen=True)
+
+@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~3x, once per archived message
 class ArchivedMessage:
     message_id: int
     date: datetime.datetime
@@ -75,25 +80,37 @@ def _kind(entity: Any) -> str:
     return "group"
 
 
+def _document_kind(document: types.Document) -> str:
+    """What Telethon's sticker, voice, video_note, gif, video and audio properties tell, in that order.
+
+    Each of them looks at the document's first attribute of its type; one pass here instead of six.
+    """
+    first: dict[type, Any] = {}
+    for attribute in document.attributes:
+        first.setdefault(type(attribute), attribute)
+    audio = first.get(types.DocumentAttributeAudio)
+    video = first.get(types.DocumentAttributeVideo)
+    if types.DocumentAttributeSticker in first:
+        return "sticker"
+    if audio is not None and audio.voice:
+        return "voice"
+    if video is not None and video.round_message:
+        return "video_note"
+    if types.DocumentAttributeAnimated in first:
+        return "gif"
+    if video is not None:
+        return "video"
+    return "audio" if audio is not None else "document"
+
+
 def _media(message: types.Message) -> tuple[str, str, int | None, str]:
     media = message.media
     if media is None:
         return "", "", None, ""
     if message.photo is not None:
         kind = "photo"
-    elif message.document is not None:
-        kind = "document"
-        for attribute, name in (
-            ("sticker", "sticker"),
-            ("voice", "voice"),
-            ("video_note", "video_note"),
-            ("gif", "gif"),
-            ("video", "video"),
-            ("audio", "audio"),
-        ):
-            if getattr(message, attribute, None):
-                kind = name
-                break
+    elif (document := message.document) is not None:
+        kind = _document_kind(document)
     else:
         kind = type(media).__name__.removeprefix("MessageMedia").lower()
     file = message.file
@@ -102,18 +119,15 @@ def _media(message: types.Message) -> tuple[str, str, int | None, str]:
     return kind, (file.name or "")[:300], file.size, (file.mime_type or "")[:120]
 
 
-def _forward(message: types.Message) -> str:
+def _forward(message: types.Message, names: dict[int, str]) -> str:
     forward = message.fwd_from
     if forward is None:
         return ""
     if forward.from_name:
         return str(forward.from_name)[:300]
-    fwd = message.forward
-    for entity in (getattr(fwd, "sender", None), getattr(fwd, "chat", None)):
-        if entity is not None:
-            return str(utils.get_display_name(entity))[:300]
     if forward.from_id is not None:
-        return f"peer {utils.get_peer_id(forward.from_id)}"
+        peer_id = utils.get_peer_id(forward.from_id)
+        return names[peer_id] if peer_id in names else f"peer {peer_id}"
     return "hidden sender"
 
 
@@ -127,8 +141,14 @@ def _reply(message: types.Message) -> tuple[int | None, int | None]:
     return reply.reply_to_msg_id, topic
 
 
-def to_archived(message: types.Message | types.MessageService) -> ArchivedMessage:
-    sender = getattr(message, "sender", None)
+def display_names(users: list[Any], chats: list[Any]) -> dict[int, str]:
+    """The names of an answer's users and chats by marked peer id, as the archive stores them."""
+    return {utils.get_peer_id(entity): str(utils.get_display_name(entity))[:300] for entity in (*users, *chats)}
+
+
+def to_archived(message: types.Message | types.MessageService, names: dict[int, str]) -> ArchivedMessage:
+    """The row of one message; `names` are those of its answer's users and chats (display_names())."""
+    sender_name = names.get(message.sender_id, "") if message.sender_id is not None else ""
     reply_to_id, topic_id = _reply(message)
     if isinstance(message, types.MessageService):
         return ArchivedMessage(
@@ -136,7 +156,7 @@ def to_archived(message: types.Message | types.MessageService) -> ArchivedMessag
             date=message.date,
             edit_date=None,
             sender_id=message.sender_id,
-            sender_name=utils.get_display_name(sender)[:300] if sender else "",
+            sender_name=sender_name,
             text="",
             reply_to_id=reply_to_id,
             topic_id=topic_id,
@@ -156,11 +176,11 @@ def to_archived(message: types.Message | types.MessageService) -> ArchivedMessag
         date=message.date,
         edit_date=message.edit_date,
         sender_id=message.sender_id,
-        sender_name=utils.get_display_name(sender)[:300] if sender else "",
+        sender_name=sender_name,
         text=message.message or "",
         reply_to_id=reply_to_id,
         topic_id=topic_id,
-        forward_from=_forward(message),
+        forward_from=_forward(message, names),
         media_kind=media_kind,
         media_file_name=file_name,
         media_size=size,
@@ -201,6 +221,14 @@ class ArchiveConnection:
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
         return self._loop.submit(coro)
+
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        """Run a plain callback on the connection's loop (e.g. free a slot from the storing thread)."""
+        self._loop.call_soon(callback)
+
+    def run(self, coro: Coroutine[Any, Any, T]) -> T:
+        """Run a coroutine on the connection's loop and wait; Telethon's errors come out translated."""
+        return self._run(coro)
 
     def _run(self, coro: Coroutine[Any, Any, T]) -> T:
         try:
@@ -288,53 +316,52 @@ class ArchiveConnection:
 
         return self._run(collect())
 
-    def history(
-        self, dialog: RemoteDialog, *, offset_id: int = 0, min_id: int = 0, reverse: bool = False
-    ) -> HistoryReader:
-        iterator = self.requester.iter_messages(
-            dialog.entity, offset_id=offset_id, min_id=min_id, reverse=reverse, wait_time=0
+    async def fetch(
+        self, dialog: RemoteDialog, *, offset_id: int = 0, min_id: int = 0, reverse: bool = False, size: int = 100
+    ) -> Chunk:
+        """One messages.getHistory request; await it on this connection's loop.
+
+        Newest first below ``offset_id`` (0: from the top), or with ``reverse`` oldest first above
+        ``min_id``: the same requests iter_messages() makes, without its per-message bookkeeping
+        (the archive needs the rows only). ``exhausted`` follows iter_messages' rule too: an answer
+        with everything, an empty one, or going back, one that reached the first ids. Errors come
+        back in the chunk (FloodWait carries its seconds), so that several fetches run side by side.
+        """
+        request = functions.messages.GetHistoryRequest(
+            peer=dialog.input_peer,
+            offset_id=min_id + 1 if reverse else offset_id,
+            offset_date=None,
+            add_offset=-size if reverse else 0,
+            limit=size,
+            max_id=0,
+            min_id=0,
+            hash=0,
         )
-        return HistoryReader(self, iterator)
-
-
-class HistoryReader:
-    """Pulls chunks from one iter_messages() call, reading one chunk ahead.
-
-    A flood wait (or any error) ends a chunk early with `error` set and stops the read-ahead; the
-    messages read before it are kept in the chunk.
-    """
-
-    def __init__(self, connection: ArchiveConnection, iterator: AsyncIterator[Any]) -> None:
-        self._connection = connection
-        self._iterator = iterator
-        self._ahead: concurrent.futures.Future[Chunk] | None = None
-
-    async def _take(self, size: int) -> Chunk:
-        messages: list[ArchivedMessage] = []
         try:
-            while len(messages) < size:
-                try:
-                    message = await self._iterator.__anext__()
-                except StopAsyncIteration:
-                    return Chunk(messages, exhausted=True, total=getattr(self._iterator, "total", None))
-                if isinstance(message, (types.Message, types.MessageService)):
-                    messages.append(to_archived(message))
-        except Exception as exc:  # noqa: BLE001 - translated; the caller keeps what was read
-            return Chunk(
-                messages, exhausted=False, error=app_errors.translate(exc), total=getattr(self._iterator, "total", None)
-            )
-        return Chunk(messages, exhausted=False, total=getattr(self._iterator, "total", None))
+            answer = await self.requester(request)
+        except Exception as exc:  # noqa: BLE001 - translated; the caller decides (sleep and retry, or fail)
+            return Chunk([], exhausted=False, error=app_errors.translate(exc))
+        names = display_names(answer.users, answer.chats)
+        found = [m for m in answer.messages if isinstance(m, (types.Message, types.MessageService))]
+        if reverse:
+            found = [m for m in reversed(found) if m.id > min_id]
+        elif offset_id:
+            found = [m for m in found if m.id < offset_id]
+        exhausted = (
+            isinstance(answer, types.messages.Messages)
+            or not answer.messages
+            or (not reverse and answer.messages[0].id <= size)
+        )
+        return Chunk(
+            [to_archived(m, names) for m in found],
+            exhausted=exhausted,
+            total=getattr(answer, "count", len(answer.messages)),
+        )
 
-    def next_chunk(self, size: int = 100) -> Chunk:
-        ahead = self._ahead or self._connection.submit(self._take(size))
-        chunk = ahead.result()
-        self._ahead = None
-        if not chunk.exhausted and chunk.error is None:
-            self._ahead = self._connection.submit(self._take(size))
-        return chunk
+    def media(self, dialog: RemoteDialog, message_ids: list[int]) -> dict[int, telegram_media.RemoteMedia]:
+        """The files of these messages, read again by id (fresh file references), by message id."""
+        return self._run(telegram_media.fetch(self.requester, dialog.entity, message_ids))
 
-    def close(self) -> None:
-        """Stop reading ahead (waits for a request already on its way)."""
-        if self._ahead is not None:
-            self._ahead.result()
-            self._ahead = None
+    def download(self, item: telegram_media.RemoteMedia, sink: IO[bytes], offset: int = 0) -> int:
+        """Append the file from `offset` to `sink` by parts (upload.getFile); returns the bytes written."""
+        return self._run(telegram_media.download(self.requester, item, sink, offset))

@@ -38,6 +38,10 @@ class LoopThread:
         """Schedule a coroutine on the loop; the future's result() waits for it from any thread."""
         return asyncio.run_coroutine_threadsafe(coro, self._loop)
 
+    def call_soon(self, callback: Callable[[], object]) -> None:
+        """Run a plain callback on the loop, from any thread, without waiting for it."""
+        self._loop.call_soon_threadsafe(callback)
+
     def run(self, coro: Coroutine[Any, Any, T]) -> T:
         """Run a coroutine on the loop and wait for its result (its exception is raised here)."""
         return self.submit(coro).result()

@@ -3,27 +3,34 @@
 from __future__ import annotations
 
 from dataclasses import asdict
+from urllib.parse import urlencode
 
 from django import forms
+from django.conf import settings
 from django.contrib import messages
 from django.core.handlers.asgi import ASGIRequest
 from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
 from sessions_app import export
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import ConnectorInstance, Role
-from sessions_app.search import SearchQueryInvalid, search_messages
+from sessions_app.models_media import MediaKind
+from sessions_app.search import RANK_WINDOW, SearchQueryInvalid, search_page
 from sessions_app.selectors import access
 from sessions_app.selectors import archive as selectors_archive
 from sessions_app.selectors.archive import BIGINT_MAX, BIGINT_MIN, ArchiveProgress, DialogProgress
 from sessions_app.services import archive_runs as archive_service
+from sessions_app.services.archive_media import MediaChoice
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused
 from sessions_app.views.access import instance_for
+
+SEARCH_PAGE_SIZE = 50
 
 
 class PeerIdConverter:
@@ -55,6 +62,20 @@ class ArchiveStartForm(forms.Form):
         initial=0,
         help_text="0 to 365. With 0 the run only fetches new messages.",
         error_messages={"required": "Enter a number of days from 0 to 365 (0 fetches only new messages)."},
+    )
+    media_kinds = forms.MultipleChoiceField(
+        label="Download media",
+        choices=MediaKind.choices,
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text="Files of the archived messages, each stored once. None ticked: messages only.",
+    )
+    media_max_bytes = forms.IntegerField(
+        label="Largest file to download (bytes)",
+        min_value=0,
+        required=False,
+        initial=lambda: settings.ARCHIVE_MEDIA_MAX_BYTES,
+        help_text="Bigger files are skipped. Empty: ARCHIVE_MEDIA_MAX_BYTES.",
     )
 
 
@@ -150,6 +171,7 @@ def archive(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
             actor=request.user,
             use_takeout=form.cleaned_data["use_takeout"],
             refresh_edits_days=form.cleaned_data["refresh_edits_days"],
+            media=MediaChoice(tuple(form.cleaned_data["media_kinds"]), form.cleaned_data["media_max_bytes"]),
         )
     except ActionRefused as refused:
         return _archive_page(request, instance, role, form=form, error=refused.message, status=400)
@@ -184,6 +206,7 @@ def archive_dialog(request: AuthenticatedHttpRequest, session: str, peer_id: int
 
 @require_GET
 def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
+    """Full-text search, 50 results a page: `after` is the cursor of the "Next 50" link (search_page)."""
     instance, _ = instance_for(request, session, Role.VIEWER)
     query = request.GET.get("q", "").strip()
     context: dict[str, object] = {
@@ -203,16 +226,29 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
     if not query:
         return render(request, "sessions_app/archive/search.html", context)
     try:
-        hits = search_messages(instance=instance, query=query, limit=50, peer_id=peer)
+        page = search_page(
+            instance=instance, query=query, limit=SEARCH_PAGE_SIZE, peer_id=peer, after=request.GET.get("after", "")
+        )
     except SearchQueryInvalid as invalid:
         context["error"] = invalid.message
         return render(request, "sessions_app/archive/search.html", context, status=400)
     # That a search happened is recorded, never what was searched for.
-    audit_record(instance=instance, actor=request.user, action="archive.search", detail={"results": len(hits)})
-    # hit.snippet is already a SafeString: the search module escapes the text and adds only <mark>.
+    audit_record(instance=instance, actor=request.user, action="archive.search", detail={"results": len(page.hits)})
+    # hit.snippet and hit.media are SafeStrings: the search module escapes the text and adds only <mark>.
     context["results"] = [
-        {"message": hit.message, "dialog": hit.message.dialog, "snippet": hit.snippet, "rank": hit.rank} for hit in hits
+        {"message": hit.message, "dialog": hit.message.dialog, "snippet": hit.snippet, "media": hit.media}
+        for hit in page.hits
     ]
+    context["page"] = {
+        "first": page.first,
+        "last": page.first + len(page.hits) - 1,
+        "later": page.first > 1,
+        "size": SEARCH_PAGE_SIZE,
+        "window": RANK_WINDOW,
+    }
+    if page.next:
+        kept = {"q": query, **({"peer": str(peer)} if peer is not None else {}), "after": page.next}
+        context["next_url"] = "?" + urlencode(kept)
     return render(request, "sessions_app/archive/search.html", context)
 
 
@@ -231,7 +267,8 @@ def archive_export(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
         peer = _int_param(request.GET, "peer", "a dialog's peer id")
     except BadParameter as bad:
         return HttpResponse(bad.message, status=400, content_type="text/plain; charset=utf-8")
-    if peer is not None and selectors_archive.dialog_of(instance=instance, peer_id=peer) is None:
+    dialog = selectors_archive.dialog_of(instance=instance, peer_id=peer) if peer is not None else None
+    if peer is not None and dialog is None:
         raise Http404("No such dialog in this instance's archive")
     lines = export.archive_export_start(
         instance=instance, actor=request.user, export_format=export_format, peer_id=peer
@@ -240,6 +277,12 @@ def archive_export(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
         export.aiter_sync(lines) if isinstance(request, ASGIRequest) else lines,
         content_type=export.FORMATS[export_format],
     )
-    response["Content-Disposition"] = f'attachment; filename="{instance.session}-archive.{export_format}"'
+    response["Content-Disposition"] = (
+        export.dialog_download_disposition(
+            title=dialog.title, peer_id=dialog.peer_id, export_format=export_format, day=timezone.localdate()
+        )
+        if dialog is not None
+        else export.archive_download_disposition(session=instance.session, export_format=export_format)
+    )
     response["Cache-Control"] = "no-store"
     return response

@@ -3,40 +3,89 @@ from __future__ import annotations
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
-from django.http import HttpResponse
+from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
-from django.views.decorators.http import require_http_methods
+from django.template.defaultfilters import pluralize
+from django.urls import reverse
+from django.views.decorators.http import require_http_methods, require_POST
 
 from sessions_app.forms import InstanceForm
+from sessions_app.forms_instances import BulkForm, InstanceListForm
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
-from sessions_app.selectors import access
+from sessions_app.selectors import access, instance_state
 from sessions_app.selectors import health as health_selectors
 from sessions_app.selectors import instances as selectors
 from sessions_app.services.errors import ActionRefused
+from sessions_app.services.instance_bulk import BULK_MAX, BulkAction, instances_bulk
 from sessions_app.services.instances import instance_create
 from sessions_app.views.access import instance_for
 
-INSTANCES_PER_PAGE = 100
+INSTANCES_PER_PAGE = 50  # a page renders in well under 50 ms with 1,000 instances (bench/pages.py)
 
 
 def instance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """GET ?q= (search) &status= (status or health) &sort= &page=; ?attention=1 is status=attention."""
     visible = selectors.instances_visible_to(request.user)
-    attention = request.GET.get("attention") == "1"
-    instances = health_selectors.instances_with_health(visible, needing_attention=attention)
+    params = request.GET.copy()
+    if params.get("attention") == "1" and not params.get("status"):
+        params["status"] = selectors.ATTENTION
+    form = InstanceListForm(params)
+    form.is_valid()
+    query, state, sort = form.value("q"), form.value("status"), form.value("sort")
+    instances = selectors.instances_matching(selectors.instances_for_list(visible), query)
+    instances = selectors.instances_sorted(selectors.instances_in_state(instances, state), sort)
     page = Paginator(instances, INSTANCES_PER_PAGE).get_page(request.GET.get("page"))
-    return render(
-        request,
-        "sessions_app/instance_list.html",
-        {
-            "instances": page.object_list,
-            "page": page,
-            "can_create": access.can_create_instances(request.user),
-            "attention": attention,
-            "attention_count": health_selectors.attention_count(visible),
-            "schedule": health_selectors.schedule_state(),
-        },
-    )
+    context = {
+        "instances": page.object_list,
+        "page": page,
+        "form": form,
+        "query": query,
+        "state": state,
+        "sort": sort,
+        "filtered": bool(query or state),
+        "bulk_max": BULK_MAX,
+        "can_create": access.can_create_instances(request.user),
+        "attention": state == selectors.ATTENTION,
+        "attention_count": health_selectors.attention_count(visible),
+        "schedule": health_selectors.schedule_state(),
+    }
+    return render(request, "sessions_app/instance_list.html", context, status=400 if form.errors else 200)
+
+
+@require_POST
+def instance_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
+    """POST action=check|archive and session=... (repeated): each row decided on its own."""
+    form = BulkForm(request.POST)
+    back = _list_url(request.POST.get("back", ""))
+    if not form.is_valid():
+        messages.error(request, " ".join(str(e) for errors in form.errors.values() for e in errors))
+        return redirect(back)
+    action = BulkAction(form.cleaned_data["action"])
+    try:
+        results = instances_bulk(actor=request.user, action=action, sessions=request.POST.getlist("session"))
+    except ActionRefused as refusal:
+        messages.error(request, refusal.message)
+        return redirect(back)
+    done = [r for r in results if r.done]
+    label = "Check now" if action is BulkAction.CHECK else "Archive now"
+    summary = f"{label}: done on {len(done)} of {len(results)} selected instance{pluralize(len(results))}."
+    (messages.success if len(done) == len(results) else messages.warning)(request, summary)
+    for result in results:
+        (messages.info if result.done else messages.error)(request, result.sentence)
+    return redirect(back)
+
+
+def _list_url(back: str) -> str:
+    """The list with the search, filter, sort and page the form was posted from (nothing else)."""
+    kept = QueryDict(back.removeprefix("?"))
+    clean = QueryDict(mutable=True)
+    for name in ("q", "status", "sort", "page", "attention"):
+        value = kept.get(name, "")
+        if value:
+            clean[name] = value[:200]
+    url = reverse("instance_list")
+    return f"{url}?{clean.urlencode()}" if clean else url
 
 
 @require_http_methods(["GET", "POST"])
@@ -74,5 +123,8 @@ def instance_detail(request: AuthenticatedHttpRequest, session: str) -> HttpResp
         "store_location": selectors.store_location(),
         "health": health_selectors.instance_health(instance),
         "health_checks": health_selectors.last_checks(instance),
+        "last_verify": instance_state.last_verify_finding(instance),
+        "save_unavailable": instance_state.save_unavailable(instance),
+        "revoke_unavailable": instance_state.revoke_unavailable(instance),
     }
     return render(request, "sessions_app/instance_detail.html", context)

@@ -177,7 +177,9 @@ def login_qr(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
                 from sessions_app.telegram.demo import demo_approve_qr
 
                 demo_approve_qr(qr_url=pending.qr_url, phone=request.POST["demo_phone"])
-            pending = login_import.login_qr_poll(instance=instance, actor=request.user)
+            # The page showing a code polls with "poll": that never starts a new login.
+            start = not request.POST.get("poll")
+            pending = login_import.login_qr_poll(instance=instance, actor=request.user, start=start)
         except (ActionRefused, TelegramError) as failure:
             error = failure.message
         else:
@@ -203,7 +205,9 @@ def login_qr(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
         "error": error,
         "demo": demo_available(),
     }
-    return render(request, "sessions_app/login_qr.html", context, status=400 if error else 200)
+    # htmx swaps only a 2xx: a poll that found its login gone must replace the polling card to stop.
+    status = 400 if error and not (request.htmx and pending is None) else 200
+    return render(request, "sessions_app/login_qr.html", context, status=status)
 
 
 def _redirect_htmx(request: AuthenticatedHttpRequest, name: str, session: str) -> HttpResponse:

@@ -12,6 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
+from sessions_app.selectors import instance_state
 from sessions_app.services import authorizations as authorization_service
 from sessions_app.services import keys as key_service
 from sessions_app.services import sessions as session_service
@@ -83,11 +84,15 @@ def session_verify(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
 def session_revoke(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OWNER)
     if request.method == "GET":
-        return render(request, "sessions_app/revoke_confirm.html", {"instance": instance})
+        unavailable = instance_state.revoke_unavailable(instance)
+        return render(request, "sessions_app/revoke_confirm.html", {"instance": instance, "unavailable": unavailable})
     try:
         session_service.session_revoke(instance=instance, actor=request.user)
     except session_service.RevokeIncomplete as incomplete:
         messages.error(request, incomplete.message)
+        return redirect("instance_detail", session=instance.session)
+    except ActionRefused as refusal:
+        messages.info(request, refusal.message)
         return redirect("instance_detail", session=instance.session)
     messages.success(
         request,

@@ -131,3 +131,20 @@ def page(browser, dashboard):
     page.wait_for_url(f"{dashboard.url}/")
     yield page
     context.close()
+
+
+# Screenshots are kept as test artifacts (gitignored): $TEST_ARTIFACTS_DIR/screens, else test-artifacts/screens.
+ARTIFACTS = Path(os.environ.get("TEST_ARTIFACTS_DIR") or ROOT / "test-artifacts") / "screens"
+_screenshots_taken: list[Path] = []
+
+
+@pytest.fixture(scope="module")
+def artifacts() -> Path:
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    _screenshots_taken.append(ARTIFACTS)
+    return ARTIFACTS
+
+
+def pytest_terminal_summary(terminalreporter) -> None:
+    if _screenshots_taken:
+        terminalreporter.write_line(f"Browser screenshots: {ARTIFACTS}")

@@ -109,13 +109,14 @@ class TestSearchContract:
         self, archive, account, monkeypatch
     ):
         best = archive.message(account, "budget budget budget")
-        for _ in range(3):
-            archive.message(account, f"budget {FILLER}")
+        newer = [archive.message(account, f"budget {FILLER}") for _ in range(3)]
 
         assert texts(search_messages(instance=account, query="budget", limit=1)) == [best.text]
         monkeypatch.setattr(search, "RANK_WINDOW", 3)
         hits = search_messages(instance=account, query="budget", limit=10)
-        assert best.text not in texts(hits) and len(hits) == 3
+        # The window (the 3 newest) ranked, equal ranks newest first; the best, older, comes after it.
+        assert [hit.message for hit in hits] == [*reversed(newer), best]
+        assert texts(search_messages(instance=account, query="budget", limit=1)) == [newer[-1].text]
 
     def test_it_refuses_a_limit_below_one(self, archive, account):
         with pytest.raises(ValueError, match="limit"):

@@ -10,9 +10,10 @@ from django.db import DatabaseError, connection
 
 from sessions_app.models import Message
 from sessions_app.search import RANK_WINDOW, postgresql, search_messages, sqlite
+from sessions_app.search.paging import Window
 from sessions_app.search.query import fts5_match, parse_query
 from sessions_app.search.snippet import MARK_END, MARK_START
-from tests.search.support import texts, upsert
+from tests.search.support import fts_columns, texts, upsert
 
 # With rank 1, FTS5 checks its index against the content table, row by row.
 INTEGRITY_CHECK = "INSERT INTO sessions_app_message_fts (sessions_app_message_fts, rank) VALUES ('integrity-check', 1)"
@@ -83,7 +84,10 @@ class TestSQLite:
         assert MARK_START in by_fts5
 
     @pytest.mark.parametrize("peer_id", [None, 5])
-    def test_on_sqlite_the_match_drives_the_query_and_messages_are_read_by_primary_key(self, archive, account, peer_id):
+    @pytest.mark.parametrize("page", [{}, {"bounds": Window(floor=1, ceiling=10**6), "after": (1.5, 99)}])
+    def test_on_sqlite_the_match_drives_the_query_and_messages_are_read_by_primary_key(
+        self, archive, account, peer_id, page
+    ):
         # Statistics saying the instance holds one message in 500: the plan must still start from
         # the full-text match (walking an instance's rows means a full-text probe per message).
         add_filler(archive, archive.instance("search-b"), 500, text="budget review")
@@ -91,7 +95,12 @@ class TestSQLite:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         sql, params = sqlite.search_sql(
-            terms=parse_query("budget review"), instance_id=account.pk, limit=50, window=RANK_WINDOW, peer_id=peer_id
+            terms=parse_query("budget review"),
+            instance_id=account.pk,
+            limit=50,
+            window=RANK_WINDOW,
+            peer_id=peer_id,
+            **page,
         )
 
         steps = plan(sql, params, explain="EXPLAIN QUERY PLAN")
@@ -105,14 +114,84 @@ class TestSQLite:
         assert [step for step in steps if "TEMP B-TREE" in step] == ["USE TEMP B-TREE FOR ORDER BY"], steps
         assert steps.index("SCAN candidates") < steps.index("USE TEMP B-TREE FOR ORDER BY"), steps
 
+    @pytest.mark.parametrize("peer_id", [None, 5])
+    def test_on_sqlite_matches_past_the_window_are_read_in_index_order_without_sorting(self, archive, account, peer_id):
+        add_filler(archive, archive.instance("search-b"), 500, text="budget review")
+        archive.message(account, "budget review", peer_id=5)
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE")
+        sql, params = sqlite.older_sql(
+            terms=parse_query("budget review"), instance_id=account.pk, limit=51, peer_id=peer_id, below=10**6
+        )
+
+        steps = plan(sql, params, explain="EXPLAIN QUERY PLAN")
+
+        assert steps[0].startswith(f"SCAN {sqlite.FTS_TABLE} VIRTUAL TABLE"), steps
+        assert "SEARCH m USING INTEGER PRIMARY KEY (rowid=?)" in steps[1], steps
+        assert len(steps) == 2, steps  # no sort: the index hands rowids over highest first
+
+    def test_on_sqlite_the_fts_table_indexes_exactly_the_columns_the_search_code_names(self, archive, account):
+        assert fts_columns() == list(sqlite.FTS_COLUMNS) == ["text", "sender_name", "media_file_name"]
+        assert len(sqlite.BM25_WEIGHTS) == len(sqlite.FTS_COLUMNS)
+
+    def test_on_sqlite_a_word_in_the_text_ranks_above_the_same_word_in_a_file_name(self, archive, account):
+        archive.message(account, "budget notes", media_kind="document", media_file_name="q3.xlsx")
+        archive.message(account, "q3 notes", media_kind="document", media_file_name="budget.xlsx")
+
+        hits = search_messages(instance=account, query="budget")
+
+        assert texts(hits) == ["budget notes", "q3 notes"] and hits[0].rank > hits[1].rank
+
+    def test_on_sqlite_the_explicit_fts_statements_keep_the_index_in_step_without_triggers(self, archive, account):
+        with connection.cursor() as cursor:
+            for trigger in ("insert", "update", "delete"):
+                cursor.execute(f"DROP TRIGGER sessions_app_message_fts_{trigger}")
+        dialog = archive.dialog(account, 5)
+        rows = Message.objects.bulk_create(
+            Message(
+                instance=account,
+                dialog=dialog,
+                peer_id=5,
+                message_id=n,
+                date=dialog.updated_at,
+                text=f"walrus {n}",
+                sender_name="Ann",
+                media_kind="document",
+                media_file_name=f"tusk_{n}.pdf",
+            )
+            for n in range(3)
+        )
+        pks = [row.pk for row in Message.objects.filter(instance=account).order_by("pk")]
+        assert search_messages(instance=account, query="walrus") == []
+
+        with connection.cursor() as cursor:
+            cursor.execute(sqlite.fts_insert_sql(len(pks)), pks)
+            cursor.execute(INTEGRITY_CHECK)
+        assert len(search_messages(instance=account, query="walrus tusk ann")) == len(rows) == 3
+
+        with connection.cursor() as cursor:
+            cursor.execute(sqlite.fts_delete_sql(1), pks[:1])
+            Message.objects.filter(pk=pks[0]).update(media_file_name="ivory.pdf")
+            cursor.execute(sqlite.fts_insert_sql(1), pks[:1])
+            cursor.execute(sqlite.fts_delete_sql(1), pks[1:2])
+            Message.objects.filter(pk=pks[1]).delete()
+            cursor.execute(INTEGRITY_CHECK)
+        found = sorted(hit.message.media_file_name for hit in search_messages(instance=account, query="pdf"))
+        assert found == ["ivory.pdf", "tusk_2.pdf"]
+        with pytest.raises(ValueError, match="at least 1"):
+            sqlite.fts_insert_sql(0)
+
     def test_on_sqlite_the_fts_index_matches_the_message_table_after_inserts_upserts_and_deletes(
         self, archive, account
     ):
-        kept = archive.message(account, "first words", sender_name="Ann")
-        gone = archive.message(account, "second words")
+        kept = archive.message(
+            account, "first words", sender_name="Ann", media_kind="document", media_file_name="a.pdf"
+        )
+        gone = archive.message(account, "second words", media_kind="document", media_file_name="b.pdf")
         upsert(kept, text="first words, edited")
+        upsert(kept, media_file_name="c.pdf")
         upsert(kept)
-        Message.objects.filter(pk=gone.pk).update(sender_name="Bob")
+        Message.objects.filter(pk=gone.pk).update(sender_name="Bob", media_file_name="d.pdf")
         gone.delete()
         archive.instance("search-b").delete()
 
@@ -165,3 +244,33 @@ class TestPostgreSQL:
 
         assert any(f"Bitmap Index Scan on {postgresql.INDEX_NAME}" in step for step in steps), steps
         assert not any("Seq Scan on sessions_app_message" in step for step in steps), steps
+
+    @pytest.mark.parametrize(
+        "build",
+        [
+            lambda terms, pk: postgresql.search_sql(
+                terms=terms,
+                instance_id=pk,
+                limit=51,
+                window=RANK_WINDOW,
+                peer_id=None,
+                bounds=Window(floor=1, ceiling=10**6),
+                after=(0.5, 99),
+            ),
+            lambda terms, pk: postgresql.older_sql(terms=terms, instance_id=pk, limit=51, peer_id=None, below=10**6),
+        ],
+        ids=["later ranked page", "past the window"],
+    )
+    def test_on_postgresql_later_pages_and_file_names_use_the_gin_index(self, archive, account, build):
+        add_filler(archive, account, 500)
+        archive.message(account, "", media_kind="document", media_file_name="budget_review-2024.pdf")
+        with connection.cursor() as cursor:
+            cursor.execute("ANALYZE sessions_app_message")
+        sql, params = build(parse_query("budget review"), account.pk)
+        with connection.cursor() as cursor:
+            cursor.execute("SET LOCAL enable_seqscan = off")
+            steps = plan(sql, params, explain="EXPLAIN")
+
+        assert any(f"Bitmap Index Scan on {postgresql.INDEX_NAME}" in step for step in steps), steps
+        assert not any("Seq Scan on sessions_app_message" in step for step in steps), steps
+        assert len(search_messages(instance=account, query="budget review")) == 1

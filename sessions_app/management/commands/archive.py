@@ -9,7 +9,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sessions_app.models import ArchiveStatus, ConnectorInstance
+from sessions_app.models_media import MediaKind
 from sessions_app.selectors.archive import ArchiveProgress
+from sessions_app.services.archive_media import MediaChoice
 from sessions_app.services.archive_runs import archive_run_foreground
 from sessions_app.services.errors import ActionRefused
 
@@ -27,6 +29,8 @@ def progress_line(progress: ArchiveProgress) -> str:
     )
     if progress.dialog is not None:
         line += f", {progress.dialog.title}"
+    if progress.media_files_total:
+        line += f", media {progress.media_files_done}/{progress.media_files_total} ({progress.media_bytes:,} B)"
     if progress.flood_wait_seconds:
         line += f", Telegram asked to wait {progress.flood_wait_seconds} s"
     return line[:LINE_WIDTH]
@@ -42,6 +46,20 @@ class Command(BaseCommand):
         )
         parser.add_argument(
             "--refresh-edits-days", type=int, default=0, metavar="N", help="re-read the last N days to pick up edits"
+        )
+        parser.add_argument(
+            "--media",
+            action="append",
+            default=[],
+            choices=MediaKind.values,
+            help="also download this kind of media (repeat for several)",
+        )
+        parser.add_argument(
+            "--media-max-bytes",
+            type=int,
+            default=None,
+            metavar="BYTES",
+            help="skip bigger files (ARCHIVE_MEDIA_MAX_BYTES)",
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -62,6 +80,7 @@ class Command(BaseCommand):
                 instance=instance,
                 use_takeout=options["takeout"],
                 refresh_edits_days=options["refresh_edits_days"],
+                media=MediaChoice(tuple(options["media"]), options["media_max_bytes"]),
                 listener=show,
             )
         except ActionRefused as refused:

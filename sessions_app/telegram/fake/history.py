@@ -25,6 +25,7 @@ BASE_DATE = 1_640_995_200  # 2022-01-01 UTC: seeded history lies in the past wha
 STEP = 47  # seconds between two messages of one dialog
 INITIAL_MESSAGES = 24
 KIND_TEXT, KIND_PHOTO, KIND_DOCUMENT, KIND_SERVICE = 0, 1, 2, 3
+KIND_SHARED_DOCUMENT = 4  # one file of the account, forwarded to several chats (same file id)
 TOPICS = ("Announcements", "Help", "Off-topic")
 _WORDS = (
     "morning",
@@ -205,7 +206,7 @@ def _generate(
         elif i % 7 == 3:
             kind_code = KIND_PHOTO
         elif i % 11 == 5:
-            kind_code = KIND_DOCUMENT
+            kind_code = KIND_SHARED_DOCUMENT if (i // 11) % 2 else KIND_DOCUMENT
         elif i % 13 == 6 and kind != BROADCAST:
             fwd = news
         elif i % 5 == 2 and k > 0 and kind != FORUM:

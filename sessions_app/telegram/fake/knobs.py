@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from telethon.sessions import StringSession
 
-from sessions_app.telegram.fake import connections, history, keys, login, tokens
+from sessions_app.telegram.fake import connections, files, history, keys, login, tokens
 from sessions_app.telegram.fake.accounts import COUNTRY, DemoAccount, account_by_phone, normalize_phone
 from sessions_app.telegram.fake.rpc import Rpc
 from sessions_app.telegram.fake.store import Store
@@ -103,6 +103,12 @@ class Knobs:
                 db.execute(
                     "INSERT INTO rate_limits (method, count, window) VALUES (?, ?, ?)", (method, count, window_seconds)
                 )
+
+    def expire_file_references(self) -> None:
+        """Every file reference handed out so far answers FILE_REFERENCE_EXPIRED; messages read afterwards carry fresh ones."""
+        with self.store.tx() as db:
+            epoch = files.reference_epoch(db) + 1
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES ('file_reference_epoch', ?)", (str(epoch),))
 
     def last_code(self, phone: str) -> str:
         """The login code most recently sent to ``phone`` (what the user would read in the app)."""

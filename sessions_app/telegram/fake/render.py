@@ -8,55 +8,10 @@ from collections.abc import Iterable
 from telethon.tl import types
 
 from sessions_app.telegram.fake.accounts import account_by_id
-from sessions_app.telegram.fake.entities import BROADCAST, USER, access_hash, load_peers, tl_peer
-from sessions_app.telegram.fake.history import KIND_DOCUMENT, KIND_PHOTO, KIND_SERVICE
+from sessions_app.telegram.fake.entities import BROADCAST, USER, load_peers, tl_peer
+from sessions_app.telegram.fake.files import message_media, reference_epoch
+from sessions_app.telegram.fake.history import KIND_SERVICE
 from sessions_app.telegram.fake.rpc import Call, dt
-
-_DOCUMENTS = (
-    ("report-{id}.pdf", "application/pdf"),
-    ("notes-{id}.txt", "text/plain"),
-    ("clip-{id}.mp4", "video/mp4"),
-    ("archive-{id}.zip", "application/zip"),
-)
-
-
-def _media(owner: int, row: sqlite3.Row, dc: int) -> types.TypeMessageMedia | None:
-    mid, date = int(row["id"]), dt(row["date"])
-    media_id = abs(hash_id(owner, int(row["peer"]), mid))
-    if row["kind"] == KIND_PHOTO:
-        size = 40_000 + (mid * 7919) % 400_000
-        return types.MessageMediaPhoto(
-            photo=types.Photo(
-                id=media_id,
-                access_hash=access_hash(owner, media_id),
-                file_reference=b"\x01demo",
-                date=date,
-                sizes=[
-                    types.PhotoSize(type="m", w=320, h=240, size=size // 8),
-                    types.PhotoSize(type="x", w=1280, h=960, size=size),
-                ],
-                dc_id=dc,
-            )
-        )
-    if row["kind"] == KIND_DOCUMENT:
-        name, mime = _DOCUMENTS[mid % len(_DOCUMENTS)]
-        return types.MessageMediaDocument(
-            document=types.Document(
-                id=media_id,
-                access_hash=access_hash(owner, media_id),
-                file_reference=b"\x01demo",
-                date=date,
-                mime_type=mime,
-                size=10_000 + (mid * 104_729) % 50_000_000,
-                dc_id=dc,
-                attributes=[types.DocumentAttributeFilename(file_name=name.format(id=mid))],
-            )
-        )
-    return None
-
-
-def hash_id(owner: int, peer: int, mid: int) -> int:
-    return access_hash(owner, peer * 1_000_003 + mid) // 2 or 1
 
 
 def _action(db: sqlite3.Connection, owner: int, row: sqlite3.Row) -> types.TypeMessageAction:
@@ -77,7 +32,9 @@ def _action(db: sqlite3.Connection, owner: int, row: sqlite3.Row) -> types.TypeM
     return types.MessageActionEmpty()
 
 
-def to_message(db: sqlite3.Connection, owner: int, row: sqlite3.Row, kind: str, dc: int) -> types.TypeMessage:
+def to_message(
+    db: sqlite3.Connection, owner: int, row: sqlite3.Row, kind: str, dc: int, epoch: int = 0
+) -> types.TypeMessage:
     peer = int(row["peer"])
     from_id = tl_peer(int(row["from_peer"])) if row["from_peer"] else None
     reply_to = None
@@ -105,7 +62,7 @@ def to_message(db: sqlite3.Connection, owner: int, row: sqlite3.Row, kind: str, 
         )
     return types.Message(
         message=row["text"],
-        media=_media(owner, row, dc),
+        media=message_media(owner, row, dc, epoch),
         fwd_from=fwd,
         edit_date=dt(row["edit_date"]) if row["edit_date"] else None,
         views=int(row["views"]) if kind == BROADCAST else None,
@@ -132,7 +89,8 @@ def bundle(
         kinds[peer] = found["kind"] if found else USER
     account = account_by_id(owner)
     dc = account.dc if account else call.dc
-    messages = [to_message(call.db, owner, row, kinds.get(row["peer"], USER), dc) for row in rows]
+    epoch = reference_epoch(call.db)
+    messages = [to_message(call.db, owner, row, kinds.get(row["peer"], USER), dc, epoch) for row in rows]
     referenced = _referenced(rows) | set(extra_peers)
     for row in rows:
         if row["action"] == "chat_create":

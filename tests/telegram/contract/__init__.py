@@ -15,6 +15,7 @@ from tests.telegram.contract.connections import ConnectionsContract
 from tests.telegram.contract.flood import FloodContract
 from tests.telegram.contract.harness import Harness, ManualClock
 from tests.telegram.contract.login_tokens import LoginTokenContract
+from tests.telegram.contract.media import MediaContract
 from tests.telegram.contract.messages import MessagesContract
 from tests.telegram.contract.sessions import SessionsContract
 from tests.telegram.contract.sign_in import SignInContract
@@ -29,6 +30,7 @@ class TelegramContract(
     ConnectionsContract,
     LoginTokenContract,
     MessagesContract,
+    MediaContract,
 ):
     """Every contract test; subclass it with a ``telegram`` fixture returning a Harness."""
 

@@ -38,7 +38,8 @@ class Harness:
 
     ``world`` has ``client_factory(session, *, api_id, api_hash, ip=..., **client_kwargs)`` and the
     knobs: last_code, code_ttl, flood, set_rate_limit, approve_qr, approve_takeout, terminate,
-    age_authorizations, authorizations, is_authorized, seed_messages. ``clock`` is the world's clock.
+    age_authorizations, authorizations, is_authorized, seed_messages,
+    expire_file_references. ``clock`` is the world's clock.
     """
 
     world: Any

@@ -1,0 +1,60 @@
+"""Forms of the instance list (search, filter, sort, bulk actions) and of rename and delete."""
+
+from __future__ import annotations
+
+from django import forms
+
+from sessions_app.selectors.instances import HEALTH_FILTERS, SORTS, STATUS_FILTERS
+from sessions_app.services.instance_admin import ObjectChoice
+from sessions_app.services.instance_bulk import BulkAction
+
+
+class InstanceListForm(forms.Form):
+    """The list's GET parameters; an invalid one is reported and ignored."""
+
+    q = forms.CharField(label="Search", required=False, max_length=200)
+    status = forms.ChoiceField(
+        label="Status or health",
+        required=False,
+        choices=[("", "any"), ("Status", list(STATUS_FILTERS)), ("Health", list(HEALTH_FILTERS))],
+    )
+    sort = forms.ChoiceField(label="Sort by", required=False, choices=[("", "SESSION"), *SORTS.items()])
+
+    def value(self, name: str) -> str:
+        """The parameter's cleaned value, or "" when it is missing or invalid."""
+        if not hasattr(self, "cleaned_data") or name in self.errors:
+            return ""
+        return str(self.cleaned_data.get(name) or "")
+
+
+class BulkForm(forms.Form):
+    action = forms.ChoiceField(
+        choices=[(BulkAction.CHECK, "Check now"), (BulkAction.ARCHIVE, "Archive now")],
+        error_messages={
+            "required": "Choose an action: Check now or Archive now.",
+            "invalid_choice": "Choose an action: Check now or Archive now.",
+        },
+    )
+
+
+class RenameForm(forms.Form):
+    # The rules (not blank, at most 200 characters) are services.instance_admin.instance_rename's.
+    name = forms.CharField(label="Display name", required=False, strip=False)
+
+
+class DeleteForm(forms.Form):
+    confirm = forms.CharField(label="Type the SESSION to confirm", required=False, strip=False, max_length=200)
+    object = forms.ChoiceField(
+        label="If the session object still holds a session",
+        required=False,
+        initial=ObjectChoice.NONE,
+        widget=forms.RadioSelect,
+        choices=[
+            (ObjectChoice.NONE, "Neither: delete only if nothing holds a session (the default)"),
+            (ObjectChoice.REVOKE, "Revoke first: Telegram ends both authorizations and the object is emptied"),
+            (
+                ObjectChoice.KEEP,
+                "Keep the object: leave it untouched in the store (a connector loading it stays logged in)",
+            ),
+        ],
+    )

@@ -1,0 +1,50 @@
+"""A stored media file of the archive, streamed from the media store to a signed-in team member.
+
+No public or presigned URL ever points at the store: every file goes through this view and its
+access check. Raster images show inline (the dialog page's <img>); every other type is an
+attachment, and `nosniff` keeps a browser from reading a file as something it is not.
+
+Viewing a file is a read, like the dialog page that shows it, and is not audited (a page of
+images would write one audit row per picture); the export, which carries the archive away in
+bulk, is.
+"""
+
+from __future__ import annotations
+
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
+from django.views.decorators.http import require_GET
+
+from sessions_app.http import AuthenticatedHttpRequest
+from sessions_app.models import Role
+from sessions_app.selectors import archive as selectors_archive
+from sessions_app.storage import StoreError, get_media_storage
+from sessions_app.storage.media import safe_file_name
+from sessions_app.views.access import instance_for
+
+
+@require_GET
+def archive_media(request: AuthenticatedHttpRequest, session: str, media_id: int) -> HttpResponseBase:
+    instance, _ = instance_for(request, session, Role.VIEWER)
+    media = selectors_archive.archived_media_of(instance=instance, media_id=media_id)
+    if media is None:
+        raise Http404("No such stored file in this instance's archive")
+    try:
+        handle = get_media_storage().open(media.store_key, "rb")
+    except FileNotFoundError:
+        raise Http404("This file is missing from the media store") from None
+    except StoreError as error:
+        return HttpResponse(
+            f"The media store cannot be read right now: {error.message}",
+            status=503,
+            content_type="text/plain; charset=utf-8",
+        )
+    inline = media.is_image
+    response = FileResponse(
+        handle,
+        as_attachment=not inline,
+        filename=safe_file_name(kind=media.kind, file_name=media.file_name, mime=media.mime),
+        content_type=media.mime if inline else (media.mime or "application/octet-stream"),
+    )
+    response["X-Content-Type-Options"] = "nosniff"
+    return response
