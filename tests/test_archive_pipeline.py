@@ -71,8 +71,8 @@ def test_it_reads_at_most_the_configured_number_of_dialogs_at_once(telegram, act
 def test_a_run_stopped_with_dialogs_in_flight_resumes_to_exactly_the_full_set(telegram, active, settings, monkeypatch):
     settings.ARCHIVE_CONCURRENT_DIALOGS = 4
     monkeypatch.setattr("sessions_app.services.archive.BEAT_SECONDS", 0)  # progress after every transaction
-    telegram.seed_messages(PHONE, per_dialog=400, dialogs=6)
-    telegram.answer_delay = 0.005
+    telegram.seed_messages(PHONE, per_dialog=1000, dialogs=6)  # 10+ chunks each: a batch never ends one
+    telegram.answer_delay = 0.01
     truth = telegram.history_of(PHONE)
     total = sum(len(rows) for rows in truth.values())
     partial: list[int] = []
@@ -111,6 +111,7 @@ def test_a_run_stopped_with_dialogs_in_flight_resumes_to_exactly_the_full_set(te
 def test_a_flood_wait_pauses_every_dialog_and_counts_once(telegram, active, settings):
     settings.ARCHIVE_CONCURRENT_DIALOGS = 4
     telegram.seed_messages(PHONE, per_dialog=120, dialogs=6)
+    telegram.answer_delay = 0.005  # the four first requests are all on their way before one is answered
     telegram.flood("messages.getHistory", 1)
     run = archive_run_foreground(instance=active)
     assert run.status == "done" and run.flood_waits == 1  # four refused requests, one wait

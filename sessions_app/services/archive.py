@@ -272,6 +272,12 @@ class _Runner:
                 self.peak_in_flight = max(self.peak_in_flight, pipeline.peak_in_flight)
             if self._flood_started is not None:
                 self._flood_ended()
+            logger.info(
+                "archive run %s: at most %d dialogs read at once, %d handovers",
+                self.run.pk,
+                self.peak_in_flight,
+                self.handovers,
+            )
             return
 
 
