@@ -102,6 +102,16 @@ def test_a_second_run_is_refused_while_one_is_active(telegram, active):
     assert ArchiveRun.objects.filter(instance=active).count() == 1
 
 
+def test_a_start_for_an_instance_deleted_since_it_was_read_is_refused_not_a_server_error(telegram, active):
+    from sessions_app.models import ConnectorInstance
+
+    ConnectorInstance.objects.filter(pk=active.pk).delete()  # another person's delete, after this page loaded
+
+    with pytest.raises(ArchiveRefused, match="deleted a moment ago"):
+        archive_run_start(instance=active, actor=None)
+    assert not ArchiveRun.objects.filter(instance_id=active.pk).exists()
+
+
 def test_a_run_whose_process_is_gone_from_this_host_is_taken_over_at_once(telegram, active):
     import socket
     import subprocess
@@ -174,3 +184,16 @@ def test_the_archive_command_prints_a_summary(telegram, active, capsys):
     assert "done" in out.getvalue() and "new messages" in out.getvalue()
     with pytest.raises(CommandError, match="No instance"):
         call_command("archive", "missing", stdout=StringIO())
+
+
+def test_a_message_whose_text_holds_nul_characters_is_archived_without_them(telegram, active):
+    """Telegram text may hold NUL, which PostgreSQL refuses in a text column: the run must not fail on it."""
+    telegram.seed_messages(PHONE, per_dialog=5, dialogs=1)
+    peer, messages = next(iter(telegram.history_of(PHONE).items()))
+    with telegram.store.tx() as db:  # a sender's text, as Telegram would deliver it
+        db.execute("UPDATE messages SET text = ? WHERE peer = ? AND id = ?", ("be\x00fore\x00", peer, messages[-1][0]))
+
+    run = archive_run_foreground(instance=active)
+
+    assert run.status == "done", run.error
+    assert Message.objects.get(instance=active, peer_id=peer, message_id=messages[-1][0]).text == "before"

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 import asyncio
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 
 import pytest
 from django.db import connection
 from django.utils import timezone
 
 from sessions_app.models import ArchiveRun, Dialog, Message
+from sessions_app.services.archive_pipeline import Stored
 from sessions_app.services.archive_runs import archive_run_foreground
-from sessions_app.telegram.archive import ArchiveConnection
+from sessions_app.services.archive_store import chunks_store
+from sessions_app.telegram.archive import ArchiveConnection, ArchivedMessage
 from tests.conftest import ADA, log_in
 
 PHONE = ADA.lstrip("+")
@@ -142,3 +144,41 @@ def test_the_archive_reads_stay_on_an_index_without_the_foreign_key_indexes(inst
             cursor.execute(f"EXPLAIN QUERY PLAN {sql}", params)
             plan = " / ".join(str(row[-1]) for row in cursor.fetchall())
         assert "USING" in plan and "INDEX" in plan, plan
+
+
+def _row(message_id: int, when: datetime, *, edited: datetime | None = None, text: str = "") -> ArchivedMessage:
+    return ArchivedMessage(
+        message_id, when.timestamp(), edited.timestamp() if edited else None, None, "", text, None, None, "",
+        "", "", None, "", None, None, False, "",
+    )  # fmt: skip
+
+
+@pytest.mark.django_db
+def test_a_chunk_without_telegrams_count_leaves_no_total_below_the_stored_messages(instance):
+    dialog = Dialog.objects.create(instance=instance, peer_id=7, kind="user", title="Ada")
+    when = datetime(2026, 12, 1, 7, 0, tzinfo=UTC)
+    first = Stored(dialog.pk, [_row(i, when) for i in (1, 2)], backward=True, refresh=False, total=2)
+    assert chunks_store([(dialog, first)]) == 2
+    later = Stored(dialog.pk, [_row(i, when) for i in (3, 4, 5)], backward=False, refresh=False, total=None)
+    assert chunks_store([(dialog, later)]) == 3
+    dialog.refresh_from_db()
+    assert dialog.message_count == 5 and dialog.total_on_server == 5
+
+
+@pytest.mark.django_db
+def test_stored_dates_read_back_exactly_as_the_orm_writes_them(instance):
+    dialog = Dialog.objects.create(instance=instance, peer_id=7, kind="user", title="Ada")
+    sent, edited = datetime(2026, 12, 1, 7, 0, 5, tzinfo=UTC), datetime(2026, 12, 2, 23, 59, 59, tzinfo=UTC)
+    chunk = Stored(dialog.pk, [_row(1, sent, edited=edited), _row(2, sent)], backward=True, refresh=False, total=2)
+    chunks_store([(dialog, chunk)])
+    stored = {m.message_id: m for m in Message.objects.filter(dialog=dialog)}
+    assert (stored[1].date, stored[1].edit_date, stored[2].edit_date) == (sent, edited, None)
+    by_orm = Message.objects.create(
+        instance=instance, dialog=dialog, peer_id=7, message_id=3, date=sent, edit_date=edited, text=""
+    )
+    table, date, edit_date = (connection.ops.quote_name(n) for n in (Message._meta.db_table, "date", "edit_date"))
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT {date}, {edit_date} FROM {table} WHERE id IN (%s, %s)", [stored[1].pk, by_orm.pk])  # noqa: S608
+        raw = cursor.fetchall()
+    assert raw[0] == raw[1]  # the same text (SQLite) or value (PostgreSQL) as the ORM's own
+    assert Message.objects.filter(dialog=dialog, date=sent, edit_date__lte=edited).count() == 2

@@ -9,8 +9,9 @@ the database Message is read from. How pages follow each other: sessions_app/sea
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Protocol
+from typing import Any, Protocol
 
 from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
@@ -18,7 +19,7 @@ from django.utils.safestring import SafeString
 
 from sessions_app.models import ConnectorInstance, Message
 from sessions_app.search import postgresql, sqlite
-from sessions_app.search.paging import Row, SearchCursor, Window, decode_cursor
+from sessions_app.search.paging import Row, SearchCursor, Window, cursor_scope, decode_cursor
 from sessions_app.search.query import MAX_QUERY_LENGTH, SearchQueryInvalid, SearchTerms, parse_query
 from sessions_app.search.snippet import make_media_line, make_snippet
 
@@ -84,23 +85,24 @@ def search_page(
     if limit < 1:
         raise ValueError(f"limit must be at least 1, not {limit}")
     terms = parse_query(query)
-    cursor = decode_cursor(after) if after else None
+    scope = cursor_scope(instance_id=instance.pk, peer_id=peer_id, terms=terms)
+    cursor = decode_cursor(after, scope=scope) if after else None
     limit = min(limit, MAX_LIMIT)
     connection = connections[router.db_for_read(Message)]
     engine = _ENGINES.get(connection.vendor)
     if engine is None:
         raise NotImplementedError(f"Message search supports SQLite and PostgreSQL, not {connection.vendor}.")
 
-    scope = _Scope(connection=connection, engine=engine, instance_id=instance.pk, peer_id=peer_id, limit=limit)
+    searched = _Scope(connection=connection, engine=engine, instance_id=instance.pk, peer_id=peer_id, limit=limit)
     if cursor is not None:
         used = terms if cursor.prefix else terms.whole_words()
-        rows, window = scope.rows(used, cursor)
+        rows, window = searched.rows(used, cursor)
     else:
         used = terms.whole_words()
-        rows, window = scope.rows(used, None)
+        rows, window = searched.rows(used, None)
         if terms.prefix and len(rows) < limit:
             used = terms
-            rows, window = scope.rows(used, None)
+            rows, window = searched.rows(used, None)
 
     seen = cursor.seen if cursor is not None else 0
     next_after = ""
@@ -113,7 +115,7 @@ def search_page(
             window=window,
             rank=last.rank if ranked else None,
             id=last.id,
-        ).encode()
+        ).encode(scope=scope)
     rows = rows[:limit]
 
     messages = Message.objects.using(connection.alias).select_related("dialog").in_bulk([row.id for row in rows])
@@ -134,29 +136,23 @@ def search_page(
 class _Engine(Protocol):
     """What sqlite.py and postgresql.py each provide (modules satisfy this protocol)."""
 
-    def ranked_rows(
+    def search_sql(
         self,
-        connection: BaseDatabaseWrapper,
         *,
         terms: SearchTerms,
         instance_id: int,
         limit: int,
         window: int,
         peer_id: int | None,
-        bounds: Window | None,
-        after: tuple[float, int] | None,
-    ) -> tuple[list[Row], Window | None]: ...
+        bounds: Window | None = None,
+        after: tuple[float, int] | None = None,
+    ) -> tuple[str, Sequence[str | int | float]]: ...
 
-    def older_rows(
-        self,
-        connection: BaseDatabaseWrapper,
-        *,
-        terms: SearchTerms,
-        instance_id: int,
-        limit: int,
-        peer_id: int | None,
-        below: int,
-    ) -> list[Row]: ...
+    def older_sql(
+        self, *, terms: SearchTerms, instance_id: int, limit: int, peer_id: int | None, below: int
+    ) -> tuple[str, Sequence[str | int]]: ...
+
+    def row(self, terms: SearchTerms, pk: int, rank: float, text: str | None, file_name: str | None) -> Row: ...
 
 
 @dataclass(frozen=True)
@@ -172,8 +168,7 @@ class _Scope:
         want = self.limit + 1
         if cursor is not None and cursor.rank is None:  # already past the ranked window
             return self._older(terms, limit=want, below=cursor.id), cursor.window
-        rows, window = self.engine.ranked_rows(
-            self.connection,
+        sql, params = self.engine.search_sql(
             terms=terms,
             instance_id=self.instance_id,
             peer_id=self.peer_id,
@@ -182,11 +177,25 @@ class _Scope:
             bounds=cursor.window if cursor is not None else None,
             after=(cursor.rank, cursor.id) if cursor is not None and cursor.rank is not None else None,
         )
+        fetched = self._fetch(sql, params)
+        window = cursor.window if cursor is not None else None
+        if window is None and fetched:
+            # Every ranked row also carries the window's size and id range.
+            _, _, _, _, count, floor, ceiling = fetched[0]
+            window = Window(floor=floor if count >= RANK_WINDOW else 0, ceiling=ceiling)
+        rows = [self.engine.row(terms, pk, rank, text, name) for pk, rank, text, name, *_ in fetched]
         if window is not None and len(rows) < want and window.floor > 0:
             rows += self._older(terms, limit=want - len(rows), below=window.floor)
         return rows, window
 
     def _older(self, terms: SearchTerms, *, limit: int, below: int) -> list[Row]:
-        return self.engine.older_rows(
-            self.connection, terms=terms, instance_id=self.instance_id, peer_id=self.peer_id, limit=limit, below=below
+        sql, params = self.engine.older_sql(
+            terms=terms, instance_id=self.instance_id, peer_id=self.peer_id, limit=limit, below=below
         )
+        return [self.engine.row(terms, pk, rank, text, name) for pk, rank, text, name in self._fetch(sql, params)]
+
+    def _fetch(self, sql: str, params: Sequence[str | int | float]) -> list[tuple[Any, ...]]:
+        with self.connection.cursor() as cursor:
+            cursor.execute(sql, params)
+            fetched: list[tuple[Any, ...]] = cursor.fetchall()
+            return fetched

@@ -22,7 +22,9 @@ import re
 from dataclasses import dataclass
 from typing import NamedTuple
 
-from sessions_app.search.query import SearchQueryInvalid
+from django.core import signing
+
+from sessions_app.search.query import SearchQueryInvalid, SearchTerms
 
 BIGINT_MAX = 2**63 - 1
 
@@ -60,19 +62,39 @@ class SearchCursor:
     rank: float | None  # the last result's rank; None once paging is past the window
     id: int  # the last result's message id
 
-    def encode(self) -> str:
+    def encode(self, *, scope: str) -> str:
+        """Signed for `scope` (the search it continues): decode_cursor takes it back for that search only."""
         rank = "" if self.rank is None else repr(self.rank)
         mode = "p" if self.prefix else "w"
-        return f"{mode}{self.seen}_{self.window.floor}_{self.window.ceiling}_{self.id}_{rank}"
+        return cursor_signer(scope).sign(
+            f"{mode}{self.seen}_{self.window.floor}_{self.window.ceiling}_{self.id}_{rank}"
+        )
 
 
 _CURSOR = re.compile(r"([pw])(\d{1,9})_(\d{1,19})_(\d{1,19})_(\d{1,19})_([-+.0-9eE]{0,32})")
 BROKEN_CURSOR = "This results page link is broken or out of date. Search again to start from the best results."
 
 
-def decode_cursor(text: str) -> SearchCursor:
-    """The cursor an `after` link carries; SearchQueryInvalid (with a sentence) when it is not one."""
-    found = _CURSOR.fullmatch(text)
+def cursor_scope(*, instance_id: int, peer_id: int | None, terms: SearchTerms) -> str:
+    """What a cursor is signed for: one instance, one dialog (or all), one set of words."""
+    return f"{instance_id}:{peer_id}:{' '.join(terms.words)}"
+
+
+def cursor_signer(scope: str) -> signing.Signer:
+    return signing.Signer(salt=f"sessions_app.search.cursor:{scope}")
+
+
+def decode_cursor(text: str, *, scope: str) -> SearchCursor:
+    """The cursor an `after` link of the same `scope` carries; SearchQueryInvalid (with a sentence) when it is not one.
+
+    Signed, because a made-up cursor could ask for what the first page chose not to do (rank
+    every match, match a short word as a prefix) or continue another search's pages.
+    """
+    try:
+        plain = cursor_signer(scope).unsign(text[:200])
+    except signing.BadSignature:
+        raise SearchQueryInvalid(BROKEN_CURSOR) from None
+    found = _CURSOR.fullmatch(plain)
     if found is None:
         raise SearchQueryInvalid(BROKEN_CURSOR)
     mode, seen, floor, ceiling, last_id, rank_text = found.groups()

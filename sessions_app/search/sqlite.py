@@ -2,16 +2,14 @@
 
 The table, its triggers and its tokenizer are created by migration 0003 and rebuilt with the file
 name column by 0009. The index holds no copy of the text: matches come back as message ids (the
-FTS rowid). Paging follows sessions_app/search/paging.py: ranked_rows() reads the ranked window,
-older_rows() the matches below it.
+FTS rowid). Paging follows sessions_app/search/paging.py: search_sql() reads the ranked window,
+older_sql() the matches below it.
 """
 
 from __future__ import annotations
 
 import re
 import unicodedata
-
-from django.db.backends.base.base import BaseDatabaseWrapper
 
 from sessions_app.search.paging import Row, Window
 from sessions_app.search.query import SearchTerms, fts5_match
@@ -149,55 +147,7 @@ def older_sql(
     return sql, params
 
 
-def ranked_rows(
-    connection: BaseDatabaseWrapper,
-    *,
-    terms: SearchTerms,
-    instance_id: int,
-    limit: int,
-    window: int,
-    peer_id: int | None,
-    bounds: Window | None,
-    after: tuple[float, int] | None,
-) -> tuple[list[Row], Window | None]:
-    """The ranked window's rows after `after`, best first, and the window (None when nothing matched)."""
-    sql, params = search_sql(
-        terms=terms,
-        instance_id=instance_id,
-        limit=limit,
-        window=window,
-        peer_id=peer_id,
-        bounds=bounds,
-        after=after,
-    )
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        fetched = cursor.fetchall()
-    found = bounds
-    if found is None and fetched:
-        _, _, _, _, count, floor, ceiling = fetched[0]
-        found = Window(floor=floor if count >= window else 0, ceiling=ceiling)
-    rows = [_row(terms, pk, rank, text, name) for pk, rank, text, name, *_ in fetched]
-    return rows, found
-
-
-def older_rows(
-    connection: BaseDatabaseWrapper,
-    *,
-    terms: SearchTerms,
-    instance_id: int,
-    limit: int,
-    peer_id: int | None,
-    below: int,
-) -> list[Row]:
-    """Matches older than the ranked window (ids below `below`), newest first."""
-    sql, params = older_sql(terms=terms, instance_id=instance_id, limit=limit, peer_id=peer_id, below=below)
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        return [_row(terms, pk, rank, text, name) for pk, rank, text, name in cursor.fetchall()]
-
-
-def _row(terms: SearchTerms, pk: int, rank: float, text: str | None, file_name: str | None) -> Row:
+def row(terms: SearchTerms, pk: int, rank: float, text: str | None, file_name: str | None) -> Row:
     return Row(pk, float(rank), mark_matches(text or "", terms), mark_matches(file_name or "", terms))
 
 

@@ -34,6 +34,11 @@ def archived_media_of(*, instance: ConnectorInstance, media_id: int) -> Archived
     return ArchivedMedia.objects.filter(instance=instance, pk=media_id, status=MediaStatus.DONE).first()
 
 
+def stored_media_count(*, instance: ConnectorInstance) -> int:
+    """How many files of the instance's archive the media store holds."""
+    return ArchivedMedia.objects.filter(instance=instance, status=MediaStatus.DONE).count()
+
+
 def archive_runs_recent(*, instance: ConnectorInstance, limit: int = 10) -> list[ArchiveRun]:
     return list(
         ArchiveRun.objects.filter(instance=instance)

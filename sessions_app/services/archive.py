@@ -24,6 +24,7 @@ from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Di
 from sessions_app.selectors.archive import ArchiveProgress, archive_progress
 from sessions_app.services.archive_media import archive_media_download
 from sessions_app.services.archive_pipeline import End, Failed, Finished, Flooded, Item, Pipeline, Plan, Stored
+from sessions_app.services.archive_status import archive_run_set_status
 from sessions_app.services.archive_store import chunks_store
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused, InstanceBusy
@@ -37,7 +38,8 @@ logger = logging.getLogger(__name__)
 
 BEAT_SECONDS = 1.0
 BATCH = 20  # chunks stored in one transaction at most
-GATHER_SECONDS = 0.05  # how long the first chunk of a batch waits for company
+GATHER_SECONDS = 0.2  # how long the first chunk of a batch may wait for company
+GATHER_STEP = 0.05  # how often it looks whether the batch is full
 ProgressListener = Callable[[ArchiveProgress], None]
 
 
@@ -136,11 +138,7 @@ class _Runner:
         self.progress.publish()
 
     def _set_status(self, status: str, **fields: object) -> None:
-        self.run.status = status
-        for name, value in fields.items():
-            setattr(self.run, name, value)
-        self.run.heartbeat_at = timezone.now()
-        self.run.save(update_fields=["status", "heartbeat_at", *fields])
+        archive_run_set_status(run=self.run, status=status, **fields)
 
     def _flood_began(self, seconds: int) -> None:
         """Every request waits `seconds` (the pipeline sleeps them); the run shows the wait and keeps its lease."""
@@ -181,21 +179,26 @@ class _Runner:
     def _next(self, pipeline: Pipeline) -> list[Item]:
         """What the pipeline has read: at least one item (waiting up to a beat), at most BATCH chunks.
 
-        After the first chunk it lets GATHER_SECONDS pass before taking the rest: chunks stored
-        together share one transaction, and this thread wakes once per batch instead of once per
-        chunk (each wake-up takes the interpreter lock from the reading thread).
+        After the first chunk it gathers more for up to GATHER_SECONDS, looking every GATHER_STEP
+        (not woken per chunk: each wake-up takes the interpreter lock from the reading thread), and
+        stops early when the batch is full or the reading ended. Chunks stored together share one
+        transaction: SQLite's and FTS5's work per message drops with bigger transactions.
         """
         items = [pipeline.items.get(timeout=BEAT_SECONDS)]
-        if isinstance(items[-1], Stored):
-            time.sleep(GATHER_SECONDS)
-        chunks = 1
-        while chunks < BATCH and not isinstance(items[-1], End | Failed):
-            try:
-                items.append(pipeline.items.get_nowait())
-            except queue.Empty:
-                break
-            chunks += isinstance(items[-1], Stored)
-        return items
+        if not isinstance(items[-1], Stored):
+            return items
+        chunks, deadline = 1, time.monotonic() + GATHER_SECONDS
+        while True:
+            while chunks < BATCH and not isinstance(items[-1], End | Failed):
+                try:
+                    items.append(pipeline.items.get_nowait())
+                except queue.Empty:
+                    break
+                chunks += isinstance(items[-1], Stored)
+            left = deadline - time.monotonic()
+            if chunks >= BATCH or isinstance(items[-1], End | Failed) or left <= 0:
+                return items
+            time.sleep(min(GATHER_STEP, left))
 
     def _consume(self, pipeline: Pipeline) -> None:
         """Store what the pipeline reads until it ends; _HandOver when someone wants the connection."""

@@ -32,6 +32,7 @@ from django.utils import timezone
 from sessions_app.models import ArchiveRun, ArchiveStatus, Message
 from sessions_app.models_media import ArchivedMedia, ArchiveRunMedia, MediaKind, MediaStatus
 from sessions_app.selectors.archive import ArchiveProgress, archive_progress
+from sessions_app.services.archive_status import archive_run_set_status
 from sessions_app.services.errors import ActionRefused, InstanceBusy
 from sessions_app.services.events import event_broadcast
 from sessions_app.services.lease import lease_acquire, lease_hand_over, lease_renew, lease_wanted
@@ -288,11 +289,7 @@ class _MediaPhase:
         return True
 
     def _set_status(self, status: str, **fields: object) -> None:
-        self.run.status = status
-        for name, value in fields.items():
-            setattr(self.run, name, value)
-        self.run.heartbeat_at = timezone.now()
-        self.run.save(update_fields=["status", "heartbeat_at", *fields])
+        archive_run_set_status(run=self.run, status=status, **fields)
 
     def _sleep_flood(self, error: FloodWait) -> None:
         until = timezone.now() + timedelta(seconds=error.seconds)

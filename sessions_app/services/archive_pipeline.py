@@ -219,10 +219,10 @@ class Pipeline:
 
     async def _refresh(self, plan: Plan, since: datetime) -> None:
         """Re-read the newest messages down to ``since`` so that their edits replace the stored copies."""
-        offset = 0
+        offset, since_unix = 0, since.timestamp()
         while True:
             chunk = await self._fetch(plan, offset_id=offset)
-            recent = [m for m in chunk.messages if m.date >= since]
+            recent = [m for m in chunk.messages if m.date_unix >= since_unix]
             if recent:
                 await self._emit(Stored(plan.key, recent, backward=False, refresh=True, total=chunk.total))
                 offset = min(m.message_id for m in recent)

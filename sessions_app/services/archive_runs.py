@@ -101,7 +101,8 @@ def _archive_run_claim(
     archive_mark_stale_runs(instance=instance)
     actor_user = actor if actor is not None and actor.is_authenticated else None
     with transaction.atomic():
-        ConnectorInstance.objects.select_for_update().filter(pk=instance.pk).first()
+        if ConnectorInstance.objects.select_for_update().filter(pk=instance.pk).first() is None:
+            raise ArchiveRefused("This instance was deleted a moment ago: there is nothing to archive.")
         active = ArchiveRun.objects.filter(instance=instance, status__in=ArchiveStatus.active()).first()
         if active is not None:
             raise _busy_refusal(active)

@@ -7,18 +7,24 @@ is INSERT … ON CONFLICT DO NOTHING, and the row count says how many were new; 
 INSERT … ON CONFLICT DO UPDATE. Both mean the same on SQLite and PostgreSQL, and the full-text
 index follows the rows as they are written (SQLite: the FTS5 triggers; PostgreSQL: the GIN index),
 so a message is searchable as soon as its chunk's transaction commits.
+
+On SQLite (the default, with a UTC connection) the statement runs on the driver's own cursor and
+an ArchivedMessage is its row's parameters as they are: the dates are Unix seconds that
+``datetime(?, 'unixepoch')`` turns into the very text Django writes, inside sqlite3_step, where
+the reading thread keeps the interpreter lock (bench/README.md: per-thread figures).
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import functools
-import operator
 import sqlite3
 from collections.abc import Sequence
 from typing import Any
 
 from django.db import connection, transaction
+from django.utils import timezone
 
 from sessions_app.models import Dialog, Message
 from sessions_app.services.archive_pipeline import Stored
@@ -28,20 +34,31 @@ MUTABLE_FIELDS = [
     "date", "edit_date", "sender_id", "sender_name", "text", "reply_to_id", "topic_id", "forward_from",
     "media_kind", "media_file_name", "media_size", "media_mime", "views", "grouped_id", "is_service", "action_type",
 ]  # fmt: skip
-_COLUMNS = ["instance_id", "dialog_id", "peer_id", "message_id", *MUTABLE_FIELDS]
+_COLUMNS = ["instance_id", "dialog_id", "peer_id", "message_id", *MUTABLE_FIELDS]  # = head + ArchivedMessage
+_DATES = (4, 5)  # the positions of date and edit_date in _COLUMNS: Unix seconds in an ArchivedMessage
 _CHECKPOINT_FIELDS = [
     "message_count", "newest_archived_id", "oldest_archived_id", "total_on_server", "history_complete", "updated_at",
 ]  # fmt: skip
-_VALUES = operator.attrgetter("message_id", *MUTABLE_FIELDS)  # date and edit_date are values 1 and 2
+
+
+def _unix_in_sql() -> bool:
+    """Whether SQLite formats the dates itself: Django stores them naive in the connection's zone, as text.
+
+    ``datetime(s, 'unixepoch')`` gives 'YYYY-MM-DD HH:MM:SS', which is what Django's
+    adapt_datetimefield_value writes for a UTC connection and a whole-second date (Telegram's are).
+    """
+    return connection.vendor == "sqlite" and connection.timezone_name == "UTC"
 
 
 @functools.lru_cache(maxsize=32)
-def _insert_sql(vendor: str, rows: int, *, update: bool) -> str:
+def _insert_sql(vendor: str, unix_in_sql: bool, rows: int, *, update: bool) -> str:
     """The statement for a chunk of `rows` messages (cached: chunks are mostly full, 100 rows)."""
     quote = connection.ops.quote_name
     columns = ", ".join(quote(c) for c in _COLUMNS)
-    # SQLite's own placeholder: Django's %s-to-? rewrite of a 2,000-parameter statement costs more than the insert.
-    row = "(" + ", ".join(["?" if vendor == "sqlite" else "%s"] * len(_COLUMNS)) + ")"
+    # SQLite's own placeholder: the statement runs on the driver's cursor, without Django's %s-to-? rewrite.
+    mark = "?" if vendor == "sqlite" else "%s"
+    values = [f"datetime({mark}, 'unixepoch')" if unix_in_sql and i in _DATES else mark for i in range(len(_COLUMNS))]
+    row = "(" + ", ".join(values) + ")"
     key = ", ".join(quote(c) for c in ("instance_id", "peer_id", "message_id"))
     if update:
         action = "DO UPDATE SET " + ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in MUTABLE_FIELDS)
@@ -54,30 +71,31 @@ def _insert_sql(vendor: str, rows: int, *, update: bool) -> str:
     )
 
 
-def _sqlite_datetime(value: datetime.datetime | None, zone: datetime.tzinfo) -> str | None:
-    """What SQLite's adapt_datetimefield_value does (naive in the connection's zone, as text), minus its checks."""
-    if value is None:
-        return None
-    if value.tzinfo is not zone:  # Telegram's dates are UTC already, like the connection's zone
-        value = value.astimezone(zone)
-    return str(value.replace(tzinfo=None))
-
-
-def _params(dialog: Dialog, messages: Sequence[ArchivedMessage]) -> list[Any]:
+def _params(dialog: Dialog, messages: Sequence[ArchivedMessage], *, unix_in_sql: bool) -> list[Any]:
     head = (dialog.instance_id, dialog.pk, dialog.peer_id)
     params: list[Any] = []
-    if connection.vendor == "sqlite":
-        zone = connection.timezone or datetime.UTC
-        when = _sqlite_datetime
-        for values in map(_VALUES, messages):
+    if unix_in_sql:  # the hot path: the rows are the parameters as they are
+        for row in messages:
             params += head
-            params += (values[0], when(values[1], zone), when(values[2], zone))
-            params += values[3:]
-    else:  # PostgreSQL takes aware datetimes as they are
-        for values in map(_VALUES, messages):
-            params += head
-            params += values
+            params += row
+        return params
+    # PostgreSQL takes aware datetimes; SQLite in another zone gets Django's own conversion.
+    adapt = connection.ops.adapt_datetimefield_value if connection.vendor == "sqlite" else _same
+    for row in messages:
+        params += head
+        params.append(row[0])
+        params.append(adapt(_aware(row[1])))
+        params.append(adapt(_aware(row[2])))
+        params += row[3:]
     return params
+
+
+def _aware(unix: float | None) -> datetime.datetime | None:
+    return None if unix is None else datetime.datetime.fromtimestamp(unix, datetime.UTC)
+
+
+def _same(value: Any) -> Any:
+    return value
 
 
 def _rows_per_statement() -> int:
@@ -101,10 +119,15 @@ def _write(dialog: Dialog, messages: Sequence[ArchivedMessage], *, refresh: bool
         ).count()
     written = 0
     step = _rows_per_statement()
-    with connection.cursor() as cursor:
+    vendor, unix_in_sql = connection.vendor, _unix_in_sql()
+    # SQLite: the driver's own cursor (same connection, same transaction). Django's wrapper would
+    # rescan the whole statement for placeholders each time; the work is sqlite3_step's, which
+    # runs without the interpreter lock while the reading thread parses the next chunks.
+    with contextlib.closing(connection.connection.cursor()) if vendor == "sqlite" else connection.cursor() as cursor:
         for start in range(0, len(unique), step):
             part = unique[start : start + step]
-            cursor.execute(_insert_sql(connection.vendor, len(part), update=refresh), _params(dialog, part))
+            sql = _insert_sql(vendor, unix_in_sql, len(part), update=refresh)
+            cursor.execute(sql, _params(dialog, part, unix_in_sql=unix_in_sql))
             written += cursor.rowcount
     return len(unique) - existing if refresh else written
 
@@ -118,9 +141,27 @@ def _apply(dialog: Dialog, chunk: Stored) -> None:
             lowest = min(ids)
             dialog.oldest_archived_id = min(dialog.oldest_archived_id, lowest) if dialog.oldest_archived_id else lowest
     if chunk.total is not None:
-        dialog.total_on_server = max(chunk.total, dialog.message_count)
+        dialog.total_on_server = chunk.total
+    if dialog.total_on_server is not None:  # a chunk without Telegram's count leaves no smaller total behind
+        dialog.total_on_server = max(dialog.total_on_server, dialog.message_count)
     if chunk.completes_history:
         dialog.history_complete = True
+
+
+@functools.lru_cache(maxsize=4)
+def _checkpoint_sql(vendor: str) -> str:
+    quote = connection.ops.quote_name
+    assignments = ", ".join(f"{quote(f)} = %s" for f in _CHECKPOINT_FIELDS)
+    return f"UPDATE {quote(Dialog._meta.db_table)} SET {assignments} WHERE {quote('id')} = %s"  # noqa: S608
+
+
+def _checkpoint(dialog: Dialog) -> None:
+    """dialog.save(update_fields=_CHECKPOINT_FIELDS), minus the ORM's per-call compiling."""
+    dialog.updated_at = timezone.now()
+    values = [getattr(dialog, field) for field in _CHECKPOINT_FIELDS]
+    values[-1] = connection.ops.adapt_datetimefield_value(values[-1])
+    with connection.cursor() as cursor:
+        cursor.execute(_checkpoint_sql(connection.vendor), [*values, dialog.pk])
 
 
 def chunks_store(chunks: Sequence[tuple[Dialog, Stored]]) -> int:
@@ -144,5 +185,5 @@ def chunks_store(chunks: Sequence[tuple[Dialog, Stored]]) -> int:
             for part in parts:
                 _apply(dialog, part)
         for dialog in {dialog.pk: dialog for dialog, _parts in groups.values()}.values():
-            dialog.save(update_fields=_CHECKPOINT_FIELDS)
+            _checkpoint(dialog)
     return added

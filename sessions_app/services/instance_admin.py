@@ -55,7 +55,10 @@ class ObjectChoice(StrEnum):
 
 @transaction.atomic
 def instance_rename(*, instance: ConnectorInstance, actor: User, name: str) -> ConnectorInstance:
-    """Change the display name; NameInvalid (nothing changes) when it is blank or too long."""
+    """Change the display name; NameInvalid (nothing changes) when it is blank or too long.
+
+    InstanceGone when someone deleted the instance since the page was loaded.
+    """
     name = name.strip()
     if not name:
         raise NameInvalid("Give the instance a display name (it cannot be blank). The name was not changed.")
@@ -64,6 +67,9 @@ def instance_rename(*, instance: ConnectorInstance, actor: User, name: str) -> C
             f"A display name has at most {NAME_MAX_LENGTH} characters (this one has {len(name)}). "
             "The name was not changed."
         )
+    # Locked, so a delete waits for the rename (and the rename never saves a row that is gone).
+    if not ConnectorInstance.objects.select_for_update().filter(pk=instance.pk).exists():
+        raise InstanceGone()
     previous = instance.name
     if name == previous:
         return instance
@@ -135,13 +141,17 @@ def instance_delete(
         raise InstanceGone() from None
 
 
-def _delete_under_lease(*, instance: ConnectorInstance, actor: User, choice: ObjectChoice) -> str:
-    archive_mark_stale_runs(instance=instance)
+def _refuse_while_archiving(instance: ConnectorInstance) -> None:
     if instance.archive_runs.filter(status__in=ArchiveStatus.active()).exists():
         raise DeleteRefused(
             "Not deleted: an archive run of this instance is queued or running. Wait for it to finish (its "
             "progress shows on the archive page), then delete."
         )
+
+
+def _delete_under_lease(*, instance: ConnectorInstance, actor: User, choice: ObjectChoice) -> str:
+    archive_mark_stale_runs(instance=instance)
+    _refuse_while_archiving(instance)
     if choice is ObjectChoice.KEEP:
         outcome = "kept"
     else:
@@ -158,6 +168,9 @@ def _delete_under_lease(*, instance: ConnectorInstance, actor: User, choice: Obj
     with transaction.atomic():
         if not ConnectorInstance.objects.select_for_update().filter(pk=instance.pk).exists():
             raise InstanceGone()
+        # Starting a run takes this row lock too (services.archive_runs): one queued since the
+        # check above would otherwise vanish with the instance, its start audited but never run.
+        _refuse_while_archiving(instance)
         audit_record(
             instance=instance,
             actor=actor,

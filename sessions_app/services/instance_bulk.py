@@ -70,6 +70,11 @@ def _refused(*, instance: ConnectorInstance, actor: User, action: BulkAction, re
     return RowResult(instance.session, False, f"{instance.session}: {_NOT_DONE[action]}: {sentence}")
 
 
+def _not_found(session: str) -> RowResult:
+    shown = session[:64]
+    return RowResult(shown, False, f"{shown}: no such instance, or you have no role on it.")
+
+
 def _run(*, instance: ConnectorInstance, actor: User, action: BulkAction) -> RowResult:
     if action is BulkAction.CHECK:
         check = health_check(instance=instance, actor=actor, trigger="web")
@@ -86,13 +91,14 @@ def instances_bulk(*, actor: User, action: BulkAction, sessions: list[str]) -> l
         try:
             instance, _ = instance_access(user=actor, session=session, needed=ROLE_NEEDED[action])
         except NoSuchInstance:
-            shown = session[:64]
-            results.append(RowResult(shown, False, f"{shown}: no such instance, or you have no role on it."))
+            results.append(_not_found(session))
             continue
         except RoleTooLow as low:
-            instance = ConnectorInstance.objects.get(session=session)
+            seen = ConnectorInstance.objects.filter(session=session).first()  # None: deleted a moment ago
             results.append(
-                _refused(instance=instance, actor=actor, action=action, refusal="RoleTooLow", sentence=str(low))
+                _not_found(session)
+                if seen is None
+                else _refused(instance=seen, actor=actor, action=action, refusal="RoleTooLow", sentence=str(low))
             )
             continue
         try:

@@ -20,6 +20,7 @@ from sessions_app.models import ConnectorInstance, InstanceStatus
 from sessions_app.services.audit import audit_record
 from sessions_app.services.connector import CONNECTOR_NOT_LISTED, connector_sighting
 from sessions_app.services.errors import ActionRefused, AlreadyRevoked, NoDashboardKey, NothingToRevoke, NothingToSave
+from sessions_app.services.health.deliberate import health_note_revoked
 from sessions_app.services.instances import instance_set_status
 from sessions_app.services.keys import instance_adopt_key, key_fingerprint, key_retire
 from sessions_app.services.operations import Actor, DashboardKeyLost, telegram_operation
@@ -336,6 +337,7 @@ def session_revoke(*, instance: ConnectorInstance, actor: Actor) -> RevokeOutcom
                 fields=("session_string", "connector_key_fingerprint", "connector_authorization_hash"),
             )
             audit_record(instance=instance, actor=actor, action="session.logout")
+            health_note_revoked(instance=instance, actor=actor)  # now, not at the next check; never alerted
     try:
         _end_dashboard_authorization(instance=instance, actor=actor)
     except DashboardKeyLost:
@@ -382,4 +384,5 @@ def session_revoke(*, instance: ConnectorInstance, actor: Actor) -> RevokeOutcom
             action="session.revoke",
             detail={"logged_out": logged_out, "etag": cleared.etag},
         )
+        health_note_revoked(instance=instance, actor=actor)
     return RevokeOutcome(logged_out, True)

@@ -24,6 +24,17 @@ TEMP_SUFFIX = ".tmp"
 logger = logging.getLogger(__name__)
 
 
+def make_private_dirs(*, root: Path, directory: Path) -> None:
+    """Create `directory` (inside `root`) and every level above it up to `root` itself, all 0700."""
+    # mkdir(parents=True) gives intermediate directories the default mode (umask), so each
+    # level below the root is created here.
+    root.mkdir(mode=0o700, parents=True, exist_ok=True)
+    level = root
+    for part in directory.relative_to(root).parts:
+        level = level / part
+        level.mkdir(mode=0o700, exist_ok=True)
+
+
 class LocalSessionStore(SessionStore, FileSystemStorage):
     """Session objects as files. Same conditional semantics as S3, enforced under an flock.
 
@@ -114,14 +125,7 @@ class LocalSessionStore(SessionStore, FileSystemStorage):
         )
 
     def _make_dirs(self, directory: Path) -> None:
-        # mkdir(parents=True) gives intermediate directories the default mode; create each
-        # level below the store root ourselves so all of them are 0700.
-        root = Path(self.location)
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        level = root
-        for part in directory.relative_to(root).parts:
-            level = level / part
-            level.mkdir(mode=0o700, exist_ok=True)
+        make_private_dirs(root=Path(self.location), directory=directory)
 
     @contextmanager
     def _locked(self, path: Path) -> Iterator[None]:

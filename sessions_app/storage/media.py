@@ -19,6 +19,7 @@ from django.conf import settings
 from django.core.files.storage import FileSystemStorage, Storage, storages
 
 from .base import StoreError, is_session_name
+from .local import make_private_dirs
 
 ALIAS = "archive_media"
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]+")
@@ -79,7 +80,7 @@ class LocalMediaStorage(FileSystemStorage):
     def _save(self, name: str, content: Any) -> str:
         path = Path(self.path(name))
         try:
-            self._make_dirs(path.parent)
+            make_private_dirs(root=Path(self.location), directory=path.parent)
             fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=TEMP_SUFFIX)  # mode 0600
             try:
                 with os.fdopen(fd, "wb") as f:
@@ -100,11 +101,3 @@ class LocalMediaStorage(FileSystemStorage):
                 reason="filesystem error",
             ) from err
         return name
-
-    def _make_dirs(self, directory: Path) -> None:
-        root = Path(self.location)
-        root.mkdir(mode=0o700, parents=True, exist_ok=True)
-        level = root
-        for part in directory.relative_to(root).parts:
-            level = level / part
-            level.mkdir(mode=0o700, exist_ok=True)

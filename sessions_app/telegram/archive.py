@@ -10,9 +10,10 @@ from __future__ import annotations
 
 import concurrent.futures
 import datetime
+import functools
 from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import IO, Any, TypeVar
+from typing import IO, Any, NamedTuple, TypeVar
 
 from telethon import TelegramClient, functions, types, utils
 
@@ -20,6 +21,7 @@ from sessions_app.telegram import client as telegram
 from sessions_app.telegram import errors as app_errors
 from sessions_app.telegram import media as telegram_media
 from sessions_app.telegram.bridge import LoopThread
+from sessions_app.telegram.text import storable
 
 T = TypeVar("T")
 
@@ -39,11 +41,18 @@ class RemoteDialog:
         return utils.get_input_peer(self.entity)
 
 
-@dataclass(slots=True)  # not frozen: a frozen dataclass's __init__ costs ~3x, once per archived message
-class ArchivedMessage:
+class ArchivedMessage(NamedTuple):
+    """One message as the archive stores it: the fields in the order of the row's columns.
+
+    A tuple, because the storing thread turns a chunk of them into one statement's parameters
+    (``params += row``) on the hot path of every run. The dates are Unix seconds as Telegram sends
+    them (whole seconds, UTC): SQLite formats them into Django's text form inside the statement,
+    outside the interpreter lock (services.archive_store).
+    """
+
     message_id: int
-    date: datetime.datetime
-    edit_date: datetime.datetime | None
+    date_unix: float
+    edit_date_unix: float | None
     sender_id: int | None
     sender_name: str
     text: str
@@ -116,7 +125,7 @@ def _media(message: types.Message) -> tuple[str, str, int | None, str]:
     file = message.file
     if file is None:
         return kind, "", None, ""
-    return kind, (file.name or "")[:300], file.size, (file.mime_type or "")[:120]
+    return kind, storable(file.name, 300), file.size, storable(file.mime_type, 120)
 
 
 def _forward(message: types.Message, names: dict[int, str]) -> str:
@@ -124,7 +133,7 @@ def _forward(message: types.Message, names: dict[int, str]) -> str:
     if forward is None:
         return ""
     if forward.from_name:
-        return str(forward.from_name)[:300]
+        return storable(forward.from_name, 300)
     if forward.from_id is not None:
         peer_id = utils.get_peer_id(forward.from_id)
         return names[peer_id] if peer_id in names else f"peer {peer_id}"
@@ -143,53 +152,34 @@ def _reply(message: types.Message) -> tuple[int | None, int | None]:
 
 def display_names(users: list[Any], chats: list[Any]) -> dict[int, str]:
     """The names of an answer's users and chats by marked peer id, as the archive stores them."""
-    return {utils.get_peer_id(entity): str(utils.get_display_name(entity))[:300] for entity in (*users, *chats)}
+    return {utils.get_peer_id(entity): storable(utils.get_display_name(entity), 300) for entity in (*users, *chats)}
+
+
+_NO_MEDIA: tuple[str, str, int | None, str] = ("", "", None, "")
+_row = functools.partial(tuple.__new__, ArchivedMessage)  # ArchivedMessage(*values) without its Python __new__
 
 
 def to_archived(message: types.Message | types.MessageService, names: dict[int, str]) -> ArchivedMessage:
-    """The row of one message; `names` are those of its answer's users and chats (display_names())."""
-    sender_name = names.get(message.sender_id, "") if message.sender_id is not None else ""
-    reply_to_id, topic_id = _reply(message)
+    """The row of one message; `names` are those of its answer's users and chats (display_names()).
+
+    Once per archived message on the reading thread, the one that bounds a run: the common case
+    (no reply, no media, no forward) calls no helper.
+    """
+    sender_id = message.sender_id
+    sender_name = names.get(sender_id, "") if sender_id is not None else ""
+    reply_to_id, topic_id = (None, None) if message.reply_to is None else _reply(message)
     if isinstance(message, types.MessageService):
-        return ArchivedMessage(
-            message_id=message.id,
-            date=message.date,
-            edit_date=None,
-            sender_id=message.sender_id,
-            sender_name=sender_name,
-            text="",
-            reply_to_id=reply_to_id,
-            topic_id=topic_id,
-            forward_from="",
-            media_kind="",
-            media_file_name="",
-            media_size=None,
-            media_mime="",
-            views=None,
-            grouped_id=None,
-            is_service=True,
-            action_type=type(message.action).__name__.removeprefix("MessageAction")[:80],
-        )
-    media_kind, file_name, size, mime = _media(message)
-    return ArchivedMessage(
-        message_id=message.id,
-        date=message.date,
-        edit_date=message.edit_date,
-        sender_id=message.sender_id,
-        sender_name=sender_name,
-        text=message.message or "",
-        reply_to_id=reply_to_id,
-        topic_id=topic_id,
-        forward_from=_forward(message, names),
-        media_kind=media_kind,
-        media_file_name=file_name,
-        media_size=size,
-        media_mime=mime,
-        views=message.views,
-        grouped_id=message.grouped_id,
-        is_service=False,
-        action_type="",
-    )
+        action = type(message.action).__name__.removeprefix("MessageAction")[:80]
+        return _row((message.id, message.date.timestamp(), None, sender_id, sender_name, "", reply_to_id, topic_id,
+                     "", "", "", None, "", None, None, True, action))  # fmt: skip
+    media_kind, file_name, size, mime = _NO_MEDIA if message.media is None else _media(message)
+    edited = message.edit_date
+    return _row((
+        message.id, message.date.timestamp(), None if edited is None else edited.timestamp(), sender_id,
+        sender_name, storable(message.message), reply_to_id, topic_id,
+        "" if message.fwd_from is None else _forward(message, names), media_kind, file_name, size, mime,
+        message.views, message.grouped_id, False, "",
+    ))  # fmt: skip
 
 
 class ArchiveConnection:
@@ -305,7 +295,7 @@ class ArchiveConnection:
                     RemoteDialog(
                         peer_id=utils.get_peer_id(entity),
                         kind=_kind(entity),
-                        title=(dialog.name or "")[:300] or str(dialog.id),
+                        title=storable(dialog.name, 300) or str(dialog.id),
                         username=(getattr(entity, "username", None) or "")[:64],
                         top_message_id=dialog.message.id if dialog.message else 0,
                         last_date=dialog.date,

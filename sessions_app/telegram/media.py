@@ -12,6 +12,7 @@ from typing import IO, Any
 from telethon import TelegramClient, errors, types
 
 from sessions_app.telegram import errors as app_errors
+from sessions_app.telegram.text import storable
 
 # Telegram's largest part (upload.getFile limit) that also divides 1 MB: fewer round trips.
 PART_SIZE = 512 * 1024
@@ -67,8 +68,8 @@ def remote_media(message: Any) -> RemoteMedia | None:
         file_id=int(media.id),
         kind=kind,
         size=int(file.size or 0),
-        mime=mime[:120],
-        file_name=(file.name or "")[:300],
+        mime=storable(mime, 120),
+        file_name=storable(file.name, 300),
         message=message,
     )
 

@@ -73,6 +73,7 @@ class ArchiveStartForm(forms.Form):
     media_max_bytes = forms.IntegerField(
         label="Largest file to download (bytes)",
         min_value=0,
+        max_value=BIGINT_MAX,
         required=False,
         initial=lambda: settings.ARCHIVE_MEDIA_MAX_BYTES,
         help_text="Bigger files are skipped. Empty: ARCHIVE_MEDIA_MAX_BYTES.",

@@ -11,6 +11,8 @@ bulk, is.
 
 from __future__ import annotations
 
+import re
+
 from django.http import FileResponse, Http404, HttpResponse
 from django.http.response import HttpResponseBase
 from django.views.decorators.http import require_GET
@@ -21,6 +23,11 @@ from sessions_app.selectors import archive as selectors_archive
 from sessions_app.storage import StoreError, get_media_storage
 from sessions_app.storage.media import safe_file_name
 from sessions_app.views.access import instance_for
+
+# The type the sender's client claimed, used only when it is a bare `type/subtype` (RFC 6838
+# characters): parameters, spaces or line breaks would reach the header as they are.
+_MIME = re.compile(r"[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}/[A-Za-z0-9][A-Za-z0-9!#$&^_.+-]{0,62}")
+MEDIA_POLICY = "default-src 'none'; sandbox"
 
 
 @require_GET
@@ -39,12 +46,19 @@ def archive_media(request: AuthenticatedHttpRequest, session: str, media_id: int
             status=503,
             content_type="text/plain; charset=utf-8",
         )
-    inline = media.is_image
     response = FileResponse(
         handle,
-        as_attachment=not inline,
+        as_attachment=not media.is_image,
         filename=safe_file_name(kind=media.kind, file_name=media.file_name, mime=media.mime),
-        content_type=media.mime if inline else (media.mime or "application/octet-stream"),
+        content_type=_served_type(media.mime),
     )
     response["X-Content-Type-Options"] = "nosniff"
+    # Whatever a browser makes of the bytes, they run no script and load nothing (django-csp
+    # leaves a response's own policy alone).
+    response["Content-Security-Policy"] = MEDIA_POLICY
     return response
+
+
+def _served_type(mime: str) -> str:
+    """The sender's MIME type when it is one (a bare type/subtype); anything else is plain bytes."""
+    return mime if _MIME.fullmatch(mime) else "application/octet-stream"

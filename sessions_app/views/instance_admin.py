@@ -10,6 +10,7 @@ from django.views.decorators.http import require_http_methods
 from sessions_app.forms_instances import DeleteForm, RenameForm
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
+from sessions_app.selectors.archive import stored_media_count
 from sessions_app.selectors.instances import stored_session
 from sessions_app.services.errors import ActionRefused
 from sessions_app.services.instance_admin import InstanceGone, ObjectChoice, instance_delete, instance_rename
@@ -32,6 +33,8 @@ def instance_rename_view(request: AuthenticatedHttpRequest, session: str) -> Htt
         previous = instance.name
         try:
             instance_rename(instance=instance, actor=request.user, name=form.cleaned_data["name"])
+        except InstanceGone as gone:
+            return _gone(request, session, gone)
         except ActionRefused as refusal:
             form.add_error("name", refusal.message)
             instance.name = previous
@@ -56,9 +59,7 @@ def instance_delete_view(request: AuthenticatedHttpRequest, session: str) -> Htt
                 choice=ObjectChoice(form.cleaned_data["object"]),
             )
         except InstanceGone as gone:
-            return render(
-                request, "sessions_app/instance_gone.html", {"session": session, "message": gone.message}, status=404
-            )
+            return _gone(request, session, gone)
         except ActionRefused as refusal:
             form.add_error(refusal.field if refusal.field in form.fields else None, refusal.message)
             instance.refresh_from_db()
@@ -66,5 +67,14 @@ def instance_delete_view(request: AuthenticatedHttpRequest, session: str) -> Htt
             said = _OBJECT_SAID[outcome].format(key=instance.object_key)
             messages.success(request, f"Deleted {session} with its archive and checks; its audit trail is kept. {said}")
             return redirect("instance_list")
-    context = {"instance": instance, "form": form, "stored": stored_session(instance)}
+    context = {
+        "instance": instance,
+        "form": form,
+        "stored": stored_session(instance),
+        "media_files": stored_media_count(instance=instance),
+    }
     return render(request, "sessions_app/instance_delete.html", context, status=400 if form.errors else 200)
+
+
+def _gone(request: AuthenticatedHttpRequest, session: str, gone: InstanceGone) -> HttpResponse:
+    return render(request, "sessions_app/instance_gone.html", {"session": session, "message": gone.message}, status=404)

@@ -10,25 +10,15 @@ import pytest
 from django.core.files.base import ContentFile
 from django.urls import reverse
 from moto import mock_aws
-from moto.server import ThreadedMotoServer
 
 from sessions_app.models_media import ArchivedMedia
 from sessions_app.services.archive_media import MediaChoice
 from sessions_app.services.archive_runs import archive_run_foreground
 from sessions_app.storage import StoreError, get_media_storage
 from sessions_app.storage.s3_media import S3MediaStorage
-from tests.storage.conftest import _aws_environment, admin_client, configure_s3  # noqa: F401 - fixture
+from tests.storage.conftest import _aws_environment, admin_client, configure_s3, moto_server  # noqa: F401 - fixtures
 
 from .conftest import use_media_storage
-
-
-@pytest.fixture(scope="module")
-def moto_server() -> Iterator[str]:
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
-    server.start()
-    host, port = server.get_host_and_port()
-    yield f"http://{host}:{port}"
-    server.stop()
 
 
 @pytest.fixture(params=["moto", "moto-http"])
@@ -86,3 +76,16 @@ def test_a_save_replaces_an_unfinished_copy_and_a_missing_bucket_is_a_sentence(b
     with pytest.raises(StoreError) as error:
         get_media_storage().save(key, ContentFile(b"x"))
     assert "does not exist" in error.value.message
+
+
+def test_with_the_bucket_gone_the_run_fails_with_the_stores_sentence_and_no_file_counts_as_stored(
+    bucket, settings, active
+):
+    settings.AWS_S3_MEDIA_BUCKET = "no-such-bucket-" + uuid.uuid4().hex[:8]
+    use_media_storage(settings, S3MediaStorage)
+
+    run = archive_run_foreground(instance=active, media=MediaChoice(("photo", "document"), 2_000_000))
+
+    assert run.status == "failed" and "storing their media failed" in run.error and "does not exist" in run.error
+    assert ArchivedMedia.objects.filter(instance=active).exists()
+    assert not ArchivedMedia.objects.filter(instance=active, status="done").exists()

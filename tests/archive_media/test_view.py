@@ -155,3 +155,17 @@ def test_the_live_block_counts_media_files_and_bytes():
     assert "Media files" not in archive_live_html(
         progress=ArchiveProgress(**{**progress.__dict__, "media_files_total": 0})
     )
+
+
+def test_the_start_form_refuses_a_cap_too_big_for_the_database(instance, operator_client):
+    instance.session_string, instance.dashboard_session = "x", "y"
+    instance.save()
+
+    response = operator_client.post(
+        reverse("archive", args=["prod-bot"]),
+        {"refresh_edits_days": "0", "media_kinds": ["photo"], "media_max_bytes": str(2**63)},
+    )
+
+    assert response.status_code == 400
+    assert "less than or equal to 9223372036854775807" in response.content.decode()
+    assert not ArchiveRun.objects.exists()

@@ -10,6 +10,7 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
@@ -104,6 +105,7 @@ class Screen:
     prepare: Callable[..., None] | None = None
     user: str = "admin"  # "admin" (superuser), "viewer" (on prod-bot), or "" (signed out)
     ours: bool = True  # False: Django admin's own stylesheet (its layout is checked, not its colours)
+    act: Callable[[Any], None] | None = None  # done in the browser after loading `path`; its result is measured
 
 
 def _active(telegram) -> ConnectorInstance:
@@ -153,6 +155,19 @@ def _many_instances(telegram) -> None:
         Membership.objects.create(user=owner, instance=other, role=Role.OWNER)
 
 
+def _bulk(action: str) -> Callable[[Any], None]:
+    """Tick three rows (a logged-in one, two that are not) and press the bulk button: the result messages show."""
+
+    def act(page) -> None:
+        for session in ("prod-bot", "connector-with-a-long-session-name-00", "connector-with-a-long-session-name-01"):
+            page.check(f"#select-{session}")
+        with page.expect_navigation(wait_until="load"):
+            page.click(f'#bulk button[value="{action}"]')
+        assert page.locator(".messages li").count() >= 2, f"no bulk result messages after {action}"
+
+    return act
+
+
 def _search_word(telegram) -> str:
     truth = telegram.history_of(ADA.lstrip("+"))
     return next(w for rows in truth.values() for _, text in rows for w in text.split() if len(w) > 6 and w.isalpha())
@@ -161,6 +176,10 @@ def _search_word(telegram) -> str:
 SCREENS = [
     Screen("sign-in", "/accounts/login/", user=""),
     Screen("instance-list", "/", _many_instances),
+    Screen("instance-list-search", "/?q=long-session-name&status=new&sort=-name", _many_instances),
+    Screen("instance-list-search-empty", "/?q=no-such-connector-anywhere", _many_instances),
+    Screen("instance-list-bulk-check", "/?q=o", _many_instances, act=_bulk("check")),
+    Screen("instance-list-bulk-archive", "/", _many_instances, act=_bulk("archive")),
     Screen("instance-new", "/instances/new/"),
     Screen("instance-detail", "/instances/prod-bot/", _active),
     Screen("instance-detail-new", "/instances/prod-bot/"),
@@ -181,7 +200,9 @@ SCREENS = [
     Screen("instance-audit", "/instances/prod-bot/audit/", _active),
     Screen("members", "/instances/prod-bot/members/"),
     Screen("rename", "/instances/prod-bot/rename/"),
+    Screen("rename-active", "/instances/prod-bot/rename/", _active),
     Screen("delete", "/instances/prod-bot/delete/", _active),
+    Screen("delete-nothing-live", "/instances/prod-bot/delete/"),
     Screen("alerts", "/alerts/", _active),
     Screen("two-step-sign-in", "/accounts/2fa/"),
     Screen("forbidden-403", "/instances/prod-bot/members/", user="viewer"),
@@ -241,6 +262,8 @@ def test_the_page_fits_a_phone_and_reads_in_light_and_dark(screen, signed_in, te
         response = page.goto(path, wait_until="load")
         expected = {"forbidden-403": 403, "not-found-404": 404}.get(screen.name, 200)
         assert response is not None and response.status == expected, (screen.name, response and response.status)
+        if screen.act is not None:
+            screen.act(page)
         for scheme in SCHEMES:
             page.emulate_media(color_scheme=scheme)
             measured = page.evaluate(MEASURE)

@@ -7,7 +7,8 @@ import pytest
 from sessions_app import search
 from sessions_app.models import Message
 from sessions_app.search import SearchQueryInvalid, search_page
-from sessions_app.search.paging import BROKEN_CURSOR, SearchCursor, Window, decode_cursor
+from sessions_app.search.paging import BROKEN_CURSOR, SearchCursor, Window, cursor_scope, cursor_signer, decode_cursor
+from sessions_app.search.query import parse_query
 from tests.search.support import walk_pages
 
 WORDS = ["budget", "note", "plan", "filler", "memo"]
@@ -129,7 +130,8 @@ class TestPaging:
 
         pages = walk_pages(account, "budget", limit=2)
 
-        cursors = [decode_cursor(page.next) for page in pages[:-1]]
+        scope = scope_of(account, "budget")
+        cursors = [decode_cursor(page.next, scope=scope) for page in pages[:-1]]
         assert [cursor.rank is None for cursor in cursors] == [False, True]
         assert cursors[0].window == cursors[1].window and cursors[0].window.floor > 0
 
@@ -149,11 +151,46 @@ class TestPaging:
             "w0_0_1_2_1.0.0",
         ],
     )
-    def test_a_broken_cursor_is_refused_with_a_sentence(self, archive, account, after):
+    @pytest.mark.parametrize("signed", [False, True])
+    def test_a_broken_cursor_is_refused_with_a_sentence(self, archive, account, after, signed):
         archive.message(account, "budget")
+        if signed:
+            after = cursor_signer(scope_of(account, "budget")).sign(after)
 
         with pytest.raises(SearchQueryInvalid) as refused:
             search_page(instance=account, query="budget", after=after)
+
+        assert refused.value.message == BROKEN_CURSOR
+
+    def test_a_made_up_cursor_is_refused(self, archive, account):
+        # Unsigned, it would rank every match (the widest window) and match "bud" as a prefix.
+        archive.message(account, "budget")
+        made_up = SearchCursor(prefix=True, seen=0, window=Window(floor=0, ceiling=2**63 - 1), rank=9e9, id=2**62)
+
+        with pytest.raises(SearchQueryInvalid) as refused:
+            search_page(instance=account, query="bud", after=made_up.encode(scope="forged"))
+
+        assert refused.value.message == BROKEN_CURSOR
+
+    @pytest.mark.parametrize(
+        ("query", "other"),
+        [
+            ("budget", {"query": "budget memo"}),
+            ("budget", {"peer_id": 7}),
+            ("budget", {"instance": "search-b"}),
+        ],
+    )
+    def test_a_cursor_continues_only_the_search_it_came_from(self, archive, account, query, other):
+        second = archive.instance("search-b")
+        for _ in range(3):
+            archive.message(account, "budget memo")
+            archive.message(second, "budget memo")
+        first = search_page(instance=account, query=query, limit=1)
+        assert first.next and search_page(instance=account, query=query, limit=1, after=first.next).hits
+
+        elsewhere = second if other.pop("instance", None) else account
+        with pytest.raises(SearchQueryInvalid) as refused:
+            search_page(instance=elsewhere, query=other.pop("query", query), limit=1, after=first.next, **other)
 
         assert refused.value.message == BROKEN_CURSOR
 
@@ -161,4 +198,8 @@ class TestPaging:
     def test_a_cursor_reads_back_exactly_what_it_wrote(self, rank):
         cursor = SearchCursor(prefix=True, seen=50, window=Window(floor=7, ceiling=2**63 - 1), rank=rank, id=42)
 
-        assert decode_cursor(cursor.encode()) == cursor
+        assert decode_cursor(cursor.encode(scope="1:None:budget"), scope="1:None:budget") == cursor
+
+
+def scope_of(account, query: str) -> str:
+    return cursor_scope(instance_id=account.pk, peer_id=None, terms=parse_query(query))

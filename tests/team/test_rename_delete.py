@@ -10,10 +10,18 @@ from django.core.management import call_command
 
 from sessions_app.models import ArchiveRun, AuditEvent, ConnectorInstance, Dialog, Membership, Message
 from sessions_app.models_health import Health, HealthCheck
+from sessions_app.models_media import ArchivedMedia
 from sessions_app.selectors.audit_sentences import audit_sentence
-from sessions_app.services.instance_admin import InstanceGone, ObjectChoice, instance_delete
+from sessions_app.services.instance_admin import (
+    DeleteRefused,
+    InstanceGone,
+    ObjectChoice,
+    instance_delete,
+    instance_rename,
+)
 from sessions_app.services.sessions import session_save
 from sessions_app.storage import get_session_storage
+from sessions_app.storage.local import LocalSessionStore
 from tests.conftest import client_for, log_in
 
 pytestmark = pytest.mark.django_db
@@ -260,3 +268,51 @@ def test_the_second_of_two_deletes_is_told_it_is_gone(telegram, owner, instance)
 def test_a_second_click_after_the_delete_gets_a_404_not_an_error(telegram, owner_client, instance):
     assert owner_client.post(DELETE, {"confirm": "prod-bot"}).status_code == 302
     assert owner_client.post(DELETE, {"confirm": "prod-bot"}).status_code == 404
+
+
+def test_an_archive_run_queued_while_the_delete_reads_the_store_stops_the_delete(
+    telegram, owner, instance, monkeypatch
+):
+    # Another person's "Archive now" lands while the delete waits for the store's answer.
+    answer = LocalSessionStore.head
+
+    def head_while_someone_starts_a_run(store, session):
+        ArchiveRun.objects.get_or_create(instance=instance, status="queued")
+        return answer(store, session)
+
+    monkeypatch.setattr(LocalSessionStore, "head", head_while_someone_starts_a_run)
+
+    with pytest.raises(DeleteRefused) as refused:
+        instance_delete(instance=instance, actor=owner, confirm="prod-bot")
+
+    assert "an archive run of this instance is queued or running" in refused.value.message
+    assert not gone() and ArchiveRun.objects.filter(instance=instance, status="queued").count() == 1
+    assert AuditEvent.objects.filter(action="instance.delete", outcome="refused").count() == 1
+    assert not AuditEvent.objects.filter(action="instance.delete", outcome="ok").exists()
+
+
+def test_the_confirmation_page_says_the_stored_media_files_stay_in_the_store(owner_client, instance):
+    for file_id, status in ((1, "done"), (2, "done"), (3, "pending")):
+        ArchivedMedia.objects.create(
+            instance=instance, file_id=file_id, kind="photo", store_key=f"k{file_id}", status=status
+        )
+
+    page = owner_client.get(DELETE).content.decode()
+
+    assert (
+        "the 2 files the archive downloaded stay in the media store under <code>telegram/prod-bot/media/</code>" in page
+    )
+
+
+def test_without_stored_media_the_confirmation_page_says_nothing_of_them(owner_client, instance):
+    assert "Media files:" not in owner_client.get(DELETE).content.decode()
+
+
+def test_renaming_an_instance_deleted_since_the_page_loaded_says_it_is_gone(owner, instance):
+    loaded = ConnectorInstance.objects.get(pk=instance.pk)  # the rename page's copy
+    ConnectorInstance.objects.filter(pk=instance.pk).delete()  # another owner's delete
+
+    with pytest.raises(InstanceGone):
+        instance_rename(instance=loaded, actor=owner, name="Renamed")
+
+    assert not AuditEvent.objects.filter(action="instance.rename").exists()

@@ -30,11 +30,13 @@ from sessions_app.services.audit import audit_record
 from sessions_app.services.connector import CONNECTOR_NOT_LISTED
 from sessions_app.services.errors import ActionRefused
 from sessions_app.services.health.alerts import alert_event, alerts_queue
+from sessions_app.services.health.deliberate import REVOKED_REASON, revoke_worded
 from sessions_app.services.health.probe import (
     ConnectorFinding,
     ConnectorLook,
     ObjectFinding,
     ObjectLook,
+    connector_fingerprint,
     connector_look,
     object_look,
 )
@@ -62,6 +64,11 @@ class CheckRunning(ActionRefused):
 class Verdict:
     result: Health
     reason: str
+    keeps_reason: bool = False  # a state already settled keeps its reason (a revoke's "revoked by ...")
+
+
+# The connector key changed while the check looked (a revoke or a login): what it saw is stale.
+KEY_CHANGED = "The instance's session changed while it was checked (a revoke or a login); it is checked again shortly."
 
 
 _OBJECT_REASONS = {
@@ -74,8 +81,12 @@ _OBJECT_REASONS = {
 }
 
 
-def verdict(obj: ObjectLook, connector: ConnectorLook) -> Verdict:
-    """The most serious thing found; "unreachable" only when nothing definite was."""
+def verdict(obj: ObjectLook, connector: ConnectorLook, *, revoked: bool = False) -> Verdict:
+    """The most serious thing found; "unreachable" only when nothing definite was.
+
+    `revoked`: the dashboard revoked the instance on purpose (its connector key is gone), so "not
+    logged in" is the revoke's "nothing to watch", worded by the revoke.
+    """
     if connector.finding is ConnectorFinding.GONE:
         return Verdict(Health.CONNECTOR_GONE, CONNECTOR_NOT_LISTED)
     if obj.finding.changed_outside:
@@ -91,6 +102,8 @@ def verdict(obj: ObjectLook, connector: ConnectorLook) -> Verdict:
     if connector.finding is ConnectorFinding.NO_KEY:
         if obj.finding is ObjectFinding.APPEARED:
             return Verdict(Health.IDLE, "Not logged in; the session object holds a key: Verify adopts it.")
+        if revoked:
+            return Verdict(Health.IDLE, REVOKED_REASON, keeps_reason=True)
         return Verdict(Health.IDLE, "Not logged in: nothing to watch.")
     if obj.finding is ObjectFinding.AS_KNOWN:
         return Verdict(Health.HEALTHY, "The connector's session works; it is not in the session store yet (Save).")
@@ -128,7 +141,8 @@ def _settle(health: InstanceHealth, found: Verdict, now: datetime) -> tuple[str,
     else:
         health.failing_since = None
     previous = health.state
-    health.reason = found.reason
+    if not (found.keeps_reason and previous == found.result and revoke_worded(health.reason)):
+        health.reason = found.reason
     if previous == found.result:
         return None
     health.state, health.changed_at = found.result, now
@@ -194,13 +208,18 @@ def health_check(*, instance: ConnectorInstance, actor: Actor = None, trigger: s
     try:
         instance.refresh_from_db()
         health.refresh_from_db()
+        key_before = connector_fingerprint(instance)
         obj = object_look(instance=instance, health=health)
         connector = connector_look(instance=instance, actor=actor)
         instance.refresh_from_db()  # the dashboard key may have been forgotten on the way
-        found = verdict(obj, connector)
+        stale = connector_fingerprint(instance) != key_before
+        revoked = instance.status == InstanceStatus.REVOKED and not instance.session_string
+        found = Verdict(Health.BUSY, KEY_CHANGED) if stale else verdict(obj, connector, revoked=revoked)
         result = found.result
         now = timezone.now()
         with transaction.atomic():
+            # Read again, locked: a revoke may have settled the health while this check looked.
+            health = InstanceHealth.objects.select_for_update().get(pk=health.pk)
             check = HealthCheck.objects.create(
                 instance=instance,
                 started_at=started,
@@ -213,7 +232,8 @@ def health_check(*, instance: ConnectorInstance, actor: Actor = None, trigger: s
                 connector_active_at=connector.active_at,
                 reason=found.reason,
             )
-            _remember(instance=instance, health=health, obj=obj, connector=connector)
+            if not stale:
+                _remember(instance=instance, health=health, obj=obj, connector=connector)
             previous_state = health.state
             transition = _settle(health, found, now)
             if found.result is not Health.BUSY:  # nothing was checked then

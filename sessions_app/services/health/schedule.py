@@ -93,6 +93,8 @@ def _check_scheduled(instance_id: int, keep_going: Callable[[], bool]) -> bool:
         health_check(instance=instance, trigger="schedule")
     except CheckRunning:
         return False
+    except ConnectorInstance.DoesNotExist:
+        return False  # deleted while it was checked (a delete holds the instance's lease until it is gone)
     except Exception:  # noqa: BLE001 - one instance's unexpected failure must not stop the schedule
         logger.exception("health check of %s failed unexpectedly", instance.session)
         return False
