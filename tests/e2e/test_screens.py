@@ -20,6 +20,10 @@ from django.test import Client
 from sessions_app.models import ConnectorInstance, Membership, Role
 from tests.conftest import ADA, BEA, log_in
 
+# A browser and a live server: like the other slow tests, these run in the SQLite pass only (the
+# PostgreSQL pass of scripts/test leaves them out); nothing in them depends on the database engine.
+pytestmark = pytest.mark.slow
+
 WIDTHS = {"wide": 1280, "phone": 390}
 SCHEMES = ("light", "dark")
 
