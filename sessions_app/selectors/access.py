@@ -14,9 +14,9 @@ class NoSuchInstance(Exception):
 class RoleTooLow(Exception):
     """The user sees the instance but their role does not allow the action."""
 
-    def __init__(self, *, session: str, needed: str, role: str) -> None:
-        self.session, self.needed, self.role = session, needed, role
-        super().__init__(f"This needs the {needed} role on {session}; you are {role}.")
+    def __init__(self, *, instance: ConnectorInstance, needed: str, role: str) -> None:
+        self.instance, self.session, self.needed, self.role = instance, instance.session, needed, role
+        super().__init__(f"This needs the {needed} role on {instance.session}; you are {role}.")
 
 
 def role_of(user: User | AnonymousUser, instance: ConnectorInstance) -> str | None:
@@ -45,5 +45,5 @@ def instance_access(
     if instance is None or role is None:
         raise NoSuchInstance(session)
     if not has_role(role, needed):
-        raise RoleTooLow(session=session, needed=needed, role=role)
+        raise RoleTooLow(instance=instance, needed=needed, role=role)
     return instance, role

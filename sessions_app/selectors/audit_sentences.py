@@ -7,6 +7,7 @@ from sessions_app.models import AuditEvent
 # {where} is the instance's SESSION; each phrase follows the actor's name.
 _PHRASES: dict[str, str] = {
     "instance.create": "created the instance {where}",
+    "access.refused": "was refused {view} on {where}: it needs the {needed} role, they are {role}",
     "instance.status": "saw {where} change status from {from} to {to}",
     "instance.rename": "renamed {where} from '{from}' to '{to}'",
     "instance.delete": "deleted {where}{object_note}",
@@ -35,6 +36,7 @@ _PHRASES: dict[str, str] = {
     "archive.export": "exported messages from the archive of {where}",
     "archive.search": "searched the archive of {where}",
     "health.check": "checked the health of {where}",
+    "health.queue": "queued a health check of {where}",
     "health.change": "saw the health of {where} change from {from} to {to}",
     "health.alert": "raised a health alert on {where}",
     "alert.delivery": "sent an alert about {where}",
@@ -67,6 +69,8 @@ def audit_sentence(event: AuditEvent) -> str:
     values = _Blank({**{str(k): v for k, v in detail.items()}, "where": where})
     values["of_where"] = f" of {event.session}" if event.session else ""
     values["object_note"] = f" (object {detail['object']})" if detail.get("object") else ""
+    if detail.get("view"):
+        values["view"] = str(detail["view"]).replace("_", " ")
     phrase = _PHRASES.get(event.action)
     if phrase is None:
         readable = event.action.replace(".", " ").replace("_", " ")

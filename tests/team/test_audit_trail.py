@@ -145,3 +145,29 @@ def test_the_instance_page_shows_activity_as_sentences_and_links_the_trail(owner
 def test_the_instance_page_links_members_only_for_owners(instance, operator):
     page = body(client_for(operator).get(reverse("instance_detail", args=[instance.session])))
     assert reverse("instance_members", args=[instance.session]) not in page
+
+
+def test_an_action_refused_for_a_role_too_low_is_recorded_with_who_tried_what(viewer, instance):
+    response = client_for(viewer).post(reverse("session_revoke", args=[instance.session]))
+
+    assert response.status_code == 403
+    event = AuditEvent.objects.get(action="access.refused")
+    assert (event.actor_id, event.instance_id, event.outcome) == (viewer.pk, instance.pk, "refused")
+    assert audit_sentence(event) == (
+        f"{viewer.username} was refused session revoke on {instance.session}: "
+        "it needs the owner role, they are viewer (refused)"
+    )
+
+
+def test_a_page_refused_for_a_role_too_low_is_not_recorded(viewer, instance):
+    response = client_for(viewer).get(reverse("instance_members", args=[instance.session]))
+
+    assert response.status_code == 403
+    assert not AuditEvent.objects.filter(action="access.refused").exists()
+
+
+def test_an_outsider_posting_to_an_instance_leaves_no_trace_of_it(outsider, instance):
+    response = client_for(outsider).post(reverse("session_revoke", args=[instance.session]))
+
+    assert response.status_code == 404  # existence is not revealed, and nothing names the instance
+    assert not AuditEvent.objects.filter(action="access.refused").exists()
