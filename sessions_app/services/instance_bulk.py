@@ -1,26 +1,36 @@
 """Bulk actions on the rows selected in the instance list: "Check now" and "Archive now".
 
-Each row is decided on its own, by the same access rule and the same service as the action on
-one instance (services.health.check.health_check, services.archive_runs.archive_run_start),
-which audit what they do. A row the person's role does not allow, or that the service refuses,
-gets its own sentence and its own "refused" audit event; a SESSION they cannot see reads as
-not found, whether it exists or not.
+Each row is decided on its own, by the same access rule as the action on one instance. A row the
+person's role does not allow, or that is refused, gets its own sentence and its own "refused"
+audit event; a SESSION they cannot see reads as not found, whether it exists or not.
+
+Both queue work for the worker instead of doing it inside the request (a page of checks against
+a real Telegram takes tens of seconds): "Archive now" starts a run (services.archive_runs), "Check
+now" queues one check task per row, which runs the check of the one-instance "Check now"
+(services.health.queued). A row with a check already queued or running is not queued twice.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import timedelta
 from enum import StrEnum
 
+from django.conf import settings
 from django.contrib.auth.models import User
+from django.db import transaction
+from django.utils import timezone
+from django_tasks import TaskResultStatus
+from django_tasks_db.models import DBTaskResult
 
 from sessions_app.models import ConnectorInstance, Role
-from sessions_app.models_health import Health
+from sessions_app.models_health import InstanceHealth
 from sessions_app.selectors.access import NoSuchInstance, RoleTooLow, instance_access
 from sessions_app.services.archive_runs import archive_run_start
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused
-from sessions_app.services.health.check import health_check
+from sessions_app.services.health.check import CheckRunning
+from sessions_app.tasks import check_instance_task
 
 BULK_MAX = 100  # one page of the list
 
@@ -39,6 +49,10 @@ _NOT_DONE = {BulkAction.CHECK: "not checked", BulkAction.ARCHIVE: "no archive ru
 
 class BulkRefused(ActionRefused):
     """The whole request is refused (nothing selected, too many rows); nothing was done."""
+
+
+class CheckQueued(ActionRefused):
+    default_message = "A check of this instance is already queued; its result shows in the list when it finishes."
 
 
 @dataclass(frozen=True)
@@ -75,11 +89,42 @@ def _not_found(session: str) -> RowResult:
     return RowResult(shown, False, f"{shown}: no such instance, or you have no role on it.")
 
 
+def _check_pending(instance: ConnectorInstance) -> bool:
+    """A check task of the instance is waiting for the worker, or running on a worker that is alive."""
+    # A worker killed mid-task leaves its row "running": after the longest a check may take, it is not one.
+    dead_before = timezone.now() - timedelta(
+        seconds=settings.TELEGRAM_LEASE_SECONDS + settings.TELEGRAM_LEASE_WAIT_SECONDS
+    )
+    tasks = DBTaskResult.objects.filter(task_path=check_instance_task.module_path, args_kwargs__args__0=instance.pk)
+    return (
+        tasks.filter(status=TaskResultStatus.READY).exists()
+        or tasks.filter(status=TaskResultStatus.RUNNING, started_at__gte=dead_before).exists()
+    )
+
+
+def _check_queue(*, instance: ConnectorInstance, actor: User) -> RowResult | None:
+    """Queue one check of the instance for the worker; None when the instance was deleted a moment ago."""
+    with transaction.atomic():
+        # The instance's row lock: two bulk clicks at the same moment queue one check, not two.
+        if ConnectorInstance.objects.select_for_update().filter(pk=instance.pk).first() is None:
+            return None
+        if _check_pending(instance):
+            raise CheckQueued()
+        # Running right now (the schedule, or someone's "Check now"): its result is the one asked for.
+        if InstanceHealth.objects.filter(instance=instance, claimed_until__gt=timezone.now()).exists():
+            raise CheckRunning()
+        queued = check_instance_task.enqueue(instance.pk, actor.pk)
+        audit_record(
+            instance=instance, actor=actor, action="health.queue", detail={"bulk": True, "task": str(queued.id)}
+        )
+    return RowResult(
+        instance.session, True, f"{instance.session}: check queued; results show in the list as they finish."
+    )
+
+
 def _run(*, instance: ConnectorInstance, actor: User, action: BulkAction) -> RowResult:
     if action is BulkAction.CHECK:
-        check = health_check(instance=instance, actor=actor, trigger="web")
-        found = Health(check.result)
-        return RowResult(instance.session, found is not Health.BUSY, f"{instance.session}: checked: {found.label}.")
+        return _check_queue(instance=instance, actor=actor) or _not_found(instance.session)
     run = archive_run_start(instance=instance, actor=actor)
     return RowResult(instance.session, True, f"{instance.session}: archive run {run.pk} queued.")
 

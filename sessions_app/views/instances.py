@@ -68,8 +68,8 @@ def instance_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.error(request, refusal.message)
         return redirect(back)
     done = [r for r in results if r.done]
-    label = "Check now" if action is BulkAction.CHECK else "Archive now"
-    summary = f"{label}: done on {len(done)} of {len(results)} selected instance{pluralize(len(results))}."
+    label, did = ("Check now", "queued") if action is BulkAction.CHECK else ("Archive now", "done")
+    summary = f"{label}: {did} on {len(done)} of {len(results)} selected instance{pluralize(len(results))}."
     (messages.success if len(done) == len(results) else messages.warning)(request, summary)
     for result in results:
         (messages.info if result.done else messages.error)(request, result.sentence)

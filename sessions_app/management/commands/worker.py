@@ -1,8 +1,8 @@
 """`manage.py worker`: django_tasks_db's db_worker, plus the session health schedule and alert sender.
 
 scripts/run starts this instead of db_worker. The task loop (archive runs) keeps the main thread;
-the health schedule and the alert sender run on two threads beside it, so a long archive run never
-holds a check or an alert up. Every option of db_worker works here too.
+the health schedule, the alert sender and the checks queued from the list (their own task queue)
+run on threads beside it, so a long archive run never holds a check or an alert up. Every option of db_worker works here too.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
-"""The health threads of a worker process: the schedule and the alert sender.
+"""The health threads of a worker process: the schedule, the alert sender and the queued checks.
 
 `manage.py worker` runs them beside django_tasks_db's worker loop, which runs one task at a time:
 an archive run can keep that loop busy for hours, so the checks and the alerts do not queue behind
-it as tasks but run on threads of their own in the same process (no extra process, no cron).
+it but run on threads of their own in the same process (no extra process, no cron). The checks
+asked for from the list are tasks on a queue of their own (HEALTH_QUEUE), run by a third thread.
 """
 
 from __future__ import annotations
@@ -17,8 +18,11 @@ from datetime import datetime
 
 from django.db import close_old_connections, connections
 from django.utils import timezone
+from django_tasks import DEFAULT_TASK_BACKEND_ALIAS
+from django_tasks_db.management.commands.db_worker import Worker as TaskLoop
 
 from sessions_app.services.health.delivery import alerts_deliver_due, alerts_next_due
+from sessions_app.services.health.queued import HEALTH_QUEUE
 from sessions_app.services.health.schedule import (
     health_next_due,
     health_plan,
@@ -47,6 +51,17 @@ class HealthWorker:
         self.host = host or f"{socket.gethostname()}:{os.getpid()}"
         self.stopping = threading.Event()
         self.threads: list[threading.Thread] = []
+        # db_worker's own loop, on HEALTH_QUEUE only; in batch mode each run ends when no check is ready.
+        self.queued = TaskLoop(
+            queue_names=[HEALTH_QUEUE],
+            interval=IDLE_SECONDS,
+            batch=True,
+            backend_name=DEFAULT_TASK_BACKEND_ALIAS,
+            startup_delay=False,
+            max_tasks=None,
+            worker_id=f"{self.holder}-{HEALTH_QUEUE}"[:64],
+            excluded_queue_names=[],
+        )
 
     def holds_schedule(self) -> bool:
         return not self.stopping.is_set() and schedule_hold(holder=self.holder, host=self.host)
@@ -65,6 +80,11 @@ class HealthWorker:
             return 0.0
         return _seconds_until(alerts_next_due(), IDLE_SECONDS)
 
+    def queued_step(self) -> float:
+        """Run the queued checks, one after another, until none is ready."""
+        self.queued.run()
+        return IDLE_SECONDS
+
     def _loop(self, step: Callable[[], float]) -> None:
         try:
             while not self.stopping.is_set():
@@ -79,15 +99,21 @@ class HealthWorker:
             connections.close_all()
 
     def start(self) -> None:
-        for name, step in (("health-schedule", self.schedule_step), ("health-alerts", self.sender_step)):
+        steps = (
+            ("health-schedule", self.schedule_step),
+            ("health-alerts", self.sender_step),
+            ("health-queued", self.queued_step),
+        )
+        for name, step in steps:
             thread = threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
             thread.start()
             self.threads.append(thread)
-        logger.info("health schedule and alert sender started (holder %s on %s)", self.holder, self.host)
+        logger.info("health schedule, alert sender and queued checks started (holder %s on %s)", self.holder, self.host)
 
     def stop(self, timeout: float = 10.0) -> None:
-        """Stop both threads (a check in flight may finish first) and hand the schedule on."""
+        """Stop the threads (a check in flight may finish first) and hand the schedule on."""
         self.stopping.set()
+        self.queued.running = False
         for thread in self.threads:
             thread.join(timeout)
         schedule_release(holder=self.holder)  # on the caller's connection, which stays the caller's to close
