@@ -12,7 +12,10 @@ from sessions_app.services.health.worker import HealthWorker
 from sessions_app.tasks import archive_instance, check_instance_task
 from tests.conftest import log_in
 
-pytestmark = pytest.mark.django_db
+# The worker's loops run here in the test's own thread and close their database connection when
+# done, as a worker thread must; on PostgreSQL that is the test's transaction. Like the other
+# tests that run worker loops, these run in the SQLite pass only (marked slow).
+pytestmark = [pytest.mark.django_db, pytest.mark.slow]
 
 
 def test_the_health_thread_runs_a_queued_check_for_the_person_who_asked(telegram, instance, operator):
