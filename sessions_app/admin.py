@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from sessions_app.forms import clean_api_hash
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import AuditEvent, ConnectorInstance, Membership, PendingLogin
+from sessions_app.services import revoke as revoke_service
 from sessions_app.services import sessions as session_service
 from sessions_app.storage import StoreError
 from sessions_app.telegram.errors import TelegramError
@@ -115,7 +116,7 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
         for instance in queryset:
             try:
                 outcome = run(instance)
-            except (StoreError, TelegramError, session_service.RevokeIncomplete) as error:
+            except (StoreError, TelegramError, revoke_service.RevokeIncomplete) as error:
                 self.message_user(request, f"{instance.session}: {verb} failed: {error.message}", messages.ERROR)
             else:
                 self.message_user(request, f"{instance.session}: {outcome}", messages.SUCCESS)
@@ -141,7 +142,7 @@ class ConnectorInstanceAdmin(admin.ModelAdmin):
             request,
             queryset,
             "revoke",
-            lambda i: (session_service.session_revoke(instance=i, actor=request.user), "revoked")[1],
+            lambda i: (revoke_service.session_revoke(instance=i, actor=request.user), "revoked")[1],
         )
 
 

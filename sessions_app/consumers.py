@@ -6,10 +6,12 @@ dialog's counts and, when a run ends, the dialogs and runs tables. They are the 
 renders on load, so a refresh shows the same. Client messages are ignored.
 
 Refusals accept the handshake, then close with a code the browser sees and the htmx extension does
-not retry: 4401 (not signed in, or the two-step sign-in's code not entered yet), 4403 (no role on
-this instance), 4404 (no such instance, or no websocket at that path). An open socket is closed
-with 4403 as soon as the user's role on the instance is taken away (an "access" event, sent on
-every membership change, whatever the channel layer).
+not retry: 4401 (not signed in, or the two-step sign-in's code not entered yet) and 4404 (no
+websocket at that path, or no instance of that SESSION that this user has a role on). Like the
+HTTP pages' 404, 4404 does not say whether the instance exists: an outsider cannot probe for
+SESSION names. An open socket is closed with 4404 as soon as the user's role on the instance is
+taken away (an "access" event, sent on every membership change, whatever the channel layer), as
+the next page load would answer 404.
 """
 
 from __future__ import annotations
@@ -27,7 +29,6 @@ from sessions_app.models import ArchiveStatus, ConnectorInstance, Role
 from sessions_app.selectors import access
 from sessions_app.selectors import archive as selectors_archive
 from sessions_app.selectors.archive import ArchiveProgress
-from sessions_app.selectors.instances import instance_exists
 from sessions_app.services.events import instance_group
 from sessions_app.signin import second_factor_step, session_verified
 from sessions_app.views.archive import (
@@ -39,7 +40,6 @@ from sessions_app.views.archive import (
 )
 
 CLOSE_UNAUTHENTICATED = 4401
-CLOSE_FORBIDDEN = 4403
 CLOSE_NOT_FOUND = 4404
 # Once a second: the flood-wait countdown is pushed at this pace, and with the in-memory channel
 # layer (the task worker, another process, cannot reach this one) the run is read from the DB.
@@ -47,13 +47,11 @@ POLL_SECONDS = 1.0
 
 
 def _access(user: User | AnonymousUser, session: str) -> tuple[ConnectorInstance, str] | int:
-    """(instance, role), or the close code that refuses this user."""
+    """(instance, role), or the close code that refuses this user: the same whether the instance exists or not."""
     try:
         return access.instance_access(user=user, session=session, needed=Role.VIEWER)
-    except access.NoSuchInstance:
-        return CLOSE_FORBIDDEN if instance_exists(session=session) else CLOSE_NOT_FOUND
-    except access.RoleTooLow:
-        return CLOSE_FORBIDDEN
+    except (access.NoSuchInstance, access.RoleTooLow):
+        return CLOSE_NOT_FOUND
 
 
 def _signed_in(user: User | AnonymousUser, session: Any) -> bool:

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from dataclasses import dataclass
 from typing import Any
 
 from django import forms
@@ -9,6 +10,7 @@ from django.template.defaultfilters import filesizeformat
 
 from sessions_app.models import ConnectorInstance
 from sessions_app.storage.base import SESSION_NAME_HELP, is_session_name
+from sessions_app.telegram import login as telegram_login
 
 _PHONE_JUNK = re.compile(r"[\s().-]")
 
@@ -82,18 +84,126 @@ class PhoneForm(forms.Form):
         return "+" + digits
 
 
+@dataclass(frozen=True)
+class CodePrompt:
+    """What the code step says and takes for one way Telegram sent the code (auth.sentCodeType*)."""
+
+    where: str = ""  # where the code went, in words: "by SMS", "by email to a***@example.com"
+    ask: str = ""  # what to type, shown next to the field
+    then: str = ""  # what "Resend code" brings
+    kind: str = "digits"  # "digits", "word" or "phrase"
+    length: int | None = None  # digits announced (None: 4 to `longest`)
+    longest: int = 8
+    beginning: str = ""  # a word's first letter(s), a phrase's first word
+    caller_prefix: str = ""  # a missed call: the calling number starts with these digits
+
+
+_NEXT = {
+    "Sms": "Telegram will send the code by SMS next",
+    "Call": "Telegram will call you next and read the code out",
+    "FlashCall": "Telegram will call you next and hang up at once",
+    "MissedCall": "Telegram will give you a missed call next: the code is the last digits of the calling number",
+    "FragmentSms": "Telegram will send the code to the number's Fragment account next",
+    "": "Telegram named no other way to send this code, so it may refuse to send another",
+}
+
+
+def code_prompt(code_type: str, length: int | None = None, hint: str = "", next_type: str = "") -> CodePrompt:
+    """The code step's words and input rules for a code of `code_type` (see telegram.login.SentCode)."""
+    n = f"{length}-digit " if length else ""
+    then = _NEXT.get(next_type, f"Telegram will send the code another way next ({next_type})")
+    if code_type in telegram_login.WORD_TYPES:
+        word = "word" if code_type == "SmsWord" else "phrase"
+        starts = f" (it starts with “{hint}”)" if hint else ""
+        ask = f"Type the {word} Telegram sent by SMS{starts}."
+        return CodePrompt(f"as a {word} by SMS", ask, then, kind=word, beginning=hint)
+    if code_type == telegram_login.EMAIL_SETUP:
+        where = f"by email to {hint or 'the address you gave'}, to confirm it as the account's login email"
+        then = "Telegram asks for the email address again and emails a new code"
+        return CodePrompt(where, f"Type the {n}code from Telegram's email.", then, length=length)
+    if code_type == "MissedCall":
+        ask = f"Type the last {length or 'few'} digits of the calling number"
+        ask += f" (the number starts with {hint})." if hint else "."
+        return CodePrompt("in a call", ask, then, length=length, caller_prefix=_digits_only(hint))
+    if code_type == "FlashCall":
+        ask = "Type the whole calling number" + (f" (it looks like {hint})." if hint else ".")
+        return CodePrompt("in a call that hangs up at once", ask, then, longest=15)
+    email = hint or "the account's login email"
+    fragment = hint or "fragment.com"
+    where, ask = {
+        "App": ("in the Telegram app on the account's other devices", f"Type the {n}code Telegram sent there."),
+        "Sms": ("by SMS", f"Type the {n}code from the SMS."),
+        "Call": ("in a phone call", f"Type the {n}code the call reads out."),
+        telegram_login.EMAIL_CODE: (f"by email to {email}", f"Type the {n}code from Telegram's email."),
+        "FragmentSms": (
+            "on fragment.com (an anonymous number: the code arrives in the Fragment account that owns it)",
+            f"Type the {n}code shown at {fragment}.",
+        ),
+    }.get(code_type, ("", f"Type the {n}code Telegram sent."))
+    return CodePrompt(where, ask, then, length=length)
+
+
+def _digits_only(value: str) -> str:
+    return "".join(ch for ch in ascii_digits(value) if ch.isascii() and ch.isdigit())
+
+
 class CodeForm(forms.Form):
     code = forms.CharField(
         label="Code",
-        max_length=20,
+        max_length=200,  # a phrase; digit codes are checked for their own length
         widget=forms.TextInput(attrs={"autocomplete": "one-time-code", "inputmode": "numeric"}),
     )
 
+    def __init__(self, *args: Any, prompt: CodePrompt | None = None, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.prompt = prompt or CodePrompt()
+        field = self.fields["code"]
+        field.help_text = self.prompt.ask
+        if self.prompt.kind != "digits":
+            field.widget.attrs.update({"inputmode": "text", "autocapitalize": "none", "spellcheck": "false"})
+
     def clean_code(self) -> str:
-        code = re.sub(r"[\s-]", "", ascii_digits(self.cleaned_data["code"]))
-        if not (code.isascii() and code.isdigit()) or not 4 <= len(code) <= 8:
-            raise forms.ValidationError("The code is the 5-digit number Telegram sent (digits only).")
+        if self.prompt.kind == "digits":
+            return self._digits(self.cleaned_data["code"])
+        return self._words(self.cleaned_data["code"])
+
+    def _digits(self, typed: str) -> str:
+        prompt = self.prompt
+        code = re.sub(r"[\s().+-]", "", ascii_digits(typed))
+        if (
+            prompt.caller_prefix
+            and prompt.length
+            and len(code) > prompt.length
+            and code.startswith(prompt.caller_prefix)
+        ):
+            code = code[-prompt.length :]  # the whole calling number was typed: its last digits are the code
+        if prompt.caller_prefix:
+            wrong = f"Type only the last {prompt.length} digits of the number that called (digits only)."
+        elif prompt.length:
+            wrong = f"The code is the {prompt.length}-digit number Telegram sent (digits only)."
+        elif prompt.longest > 8:
+            wrong = "Type the whole number that called, with its country code (digits only)."
+        else:
+            wrong = "The code is the number Telegram sent: 4 to 8 digits (digits only)."
+        fits = len(code) == prompt.length if prompt.length else 4 <= len(code) <= prompt.longest
+        if not (code.isascii() and code.isdigit()) or not fits:
+            raise forms.ValidationError(wrong)
         return code
+
+    def _words(self, typed: str) -> str:
+        prompt, words = self.prompt, typed.split()
+        what = "word" if prompt.kind == "word" else "phrase"
+        if not words or not all(w.isalpha() for w in words) or (what == "word" and len(words) > 1):
+            raise forms.ValidationError(
+                f"Type the {what} from Telegram's SMS: letters only, no digits"
+                + (", one word." if what == "word" else ", words separated by spaces.")
+            )
+        start = prompt.beginning.casefold()
+        if start and not (words[0] if what == "phrase" else words[0][: len(start)]).casefold() == start:
+            raise forms.ValidationError(
+                f"The {what} Telegram sent starts with “{prompt.beginning}”: type it as the SMS shows it."
+            )
+        return " ".join(words)
 
 
 class PasswordForm(forms.Form):
@@ -105,12 +215,40 @@ class PasswordForm(forms.Form):
     )
 
 
+TWO_STEP_FOR_MINT_HELP = (
+    "Needed only when the account has two-step verification: the dashboard makes its own authorization of the "
+    "account with it. Used for this request only, never stored or shown."
+)
+
+
+class EmailForm(forms.Form):
+    email = forms.EmailField(
+        label="Login email",
+        max_length=254,
+        help_text="An address the account's owner can read now: Telegram emails a code to it at once.",
+        error_messages={
+            "required": "Type the email address Telegram should use for this account's logins.",
+            "invalid": "Enter an email address such as name@example.com.",
+        },
+        widget=forms.EmailInput(attrs={"autocomplete": "email"}),
+    )
+
+
 class ImportForm(forms.Form):
     session_string = forms.CharField(
         label="Session string",
         max_length=2000,
         widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
         help_text="The TELEGRAM_SESSION value printed by generate_session (one line starting with 1).",
+    )
+
+    password = forms.CharField(
+        label="Two-step verification password (if the account has one)",
+        required=False,
+        strip=False,
+        max_length=256,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=TWO_STEP_FOR_MINT_HELP,
     )
 
     def clean_session_string(self) -> str:
@@ -129,3 +267,18 @@ class ImportForm(forms.Form):
             "TELEGRAM_SESSION value printed by generate_session.",
         )
         return form
+
+
+class VerifyForm(forms.Form):
+    """Verify's optional password: needed when it adopts an object of a 2FA account the dashboard did not write."""
+
+    password = forms.CharField(
+        label="Two-step verification password (only to adopt a session written elsewhere)",
+        required=False,
+        strip=False,
+        max_length=256,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text="Needed only when the stored session was written by a connector or generate_session for an "
+        "account with two-step verification: Verify then makes the dashboard's own authorization with it. "
+        "Used once, never stored.",
+    )

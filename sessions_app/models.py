@@ -81,6 +81,10 @@ class ConnectorInstance(models.Model):
     connector_authorization_hash = models.BigIntegerField(null=True, blank=True, editable=False)
     dashboard_authorization_hash = models.BigIntegerField(null=True, blank=True, editable=False)
     connector_active_at = models.DateTimeField(null=True, blank=True, editable=False)
+    # The login that last finished (its PendingLogin id, null for one that had none, and when): a
+    # late step or poll of that login gets its result; any other stale step is refused.
+    login_finished_id = models.BigIntegerField(null=True, blank=True, editable=False)
+    login_finished_at = models.DateTimeField(null=True, blank=True, editable=False)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -137,16 +141,14 @@ def mask_phone(phone: str) -> str:
 
 class LoginStep(models.TextChoices):
     CODE = "code", "code"
+    EMAIL = "email", "login email"  # Telegram wants a login email set up before it sends a code
     QR = "qr", "QR code"
     PASSWORD = "password", "password"
 
 
 class PendingLogin(models.Model):
-    """The state between two login steps, so any web process can serve the next one.
-
-    session_string holds the not-yet-authorized auth key the code was requested with: Telegram
-    binds the code to that key, so the next step must reconnect with exactly this key.
-    """
+    """The state between two login steps, so any web process can serve the next one: session_string
+    holds the not-yet-authorized key Telegram bound the code to, so the next step reconnects with exactly it."""
 
     instance = models.OneToOneField(ConnectorInstance, on_delete=models.CASCADE, related_name="pending_login")
     step = models.CharField(max_length=10, choices=LoginStep.choices, default=LoginStep.CODE)
@@ -155,7 +157,9 @@ class PendingLogin(models.Model):
     phone_code_hash = EncryptedTextField()
     qr_url = EncryptedTextField()  # tg://login?token=… : a login credential while it is valid
     qr_expires = models.DateTimeField(null=True, blank=True)
-    code_type = models.CharField(max_length=40, blank=True)
+    code_type = models.CharField(max_length=40, blank=True)  # auth.sentCodeType* name, or "EmailSetup"
+    code_length = models.PositiveSmallIntegerField(null=True, blank=True)
+    code_hint = models.CharField(max_length=200, blank=True)  # email pattern, first letter/word, caller prefix, URL
     next_type = models.CharField(max_length=40, blank=True)
     code_sent_at = models.DateTimeField(null=True, blank=True)
     code_timeout = models.PositiveIntegerField(null=True, blank=True)

@@ -1,10 +1,12 @@
 from __future__ import annotations
 
-from django.urls import URLPattern, re_path
+from django.urls import URLPattern, path
 
 from sessions_app import consumers
-from sessions_app.storage.base import SESSION_NAME_PATTERN
+from sessions_app.converters import register_session_converter
+
+register_session_converter()
 
 websocket_urlpatterns: list[URLPattern] = [
-    re_path(rf"^ws/instances/(?P<session>{SESSION_NAME_PATTERN})/$", consumers.InstanceConsumer.as_asgi()),
+    path("ws/instances/<session:session>/", consumers.InstanceConsumer.as_asgi()),
 ]

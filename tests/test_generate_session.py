@@ -5,7 +5,12 @@ from io import StringIO
 import pytest
 from django.core.management import CommandError, call_command
 
-from tests.conftest import BEA_PASSWORD
+from sessions_app.crypto import fingerprint
+from sessions_app.models import AuditEvent, PendingLogin, SendCodeAttempt
+from sessions_app.services.lease import lease_acquire, lease_release
+from sessions_app.services.login import login_send_code
+from sessions_app.storage import get_session_storage
+from tests.conftest import ADA, BEA, BEA_PASSWORD, log_in
 
 
 def _run(*args, lines: list[str]):
@@ -50,3 +55,110 @@ def test_it_fails_clearly_on_a_refused_phone(telegram, db):
 def test_wrong_codes_end_with_an_error_and_nothing_printed(telegram, db):
     with pytest.raises(CommandError, match="code is not right"):
         _run(lines=["", "", "+9996621001", "11111", "11112", "11113"])
+
+
+# --- Through the services: the send-code limits, the instance's lease and pending state, the audit ---
+
+
+def _refused_codes(**where) -> None:
+    """Five codes already asked for in the window (LOGIN_SEND_CODE_RATE is (5, 3600) in the tests)."""
+    for _ in range(5):
+        SendCodeAttempt.objects.create(**where)
+
+
+def test_without_an_instance_the_send_code_limit_per_phone_applies(telegram, db):
+    _refused_codes(phone_fingerprint=fingerprint(ADA))
+    with pytest.raises(CommandError, match="already requested for this phone number"):
+        _run(lines=["", "", ADA])
+    assert SendCodeAttempt.objects.count() == 5  # no code was asked for
+    refusal = AuditEvent.objects.get(action="login.send_code")
+    assert refusal.outcome == "refused" and refusal.instance_id is None
+    assert refusal.detail == {"via": "generate_session", "refusal": "LoginRefused"}
+
+
+def test_without_an_instance_a_number_typed_as_on_the_page_counts_as_the_same_number(telegram, db):
+    _run(lines=["", "", "+999 662-1001", "22222"])
+    assert SendCodeAttempt.objects.get().phone_fingerprint == fingerprint(ADA)
+
+
+def test_without_an_instance_the_code_asked_and_the_login_are_audited(telegram, db):
+    out, _ = _run(lines=["", "", ADA, "11111", "22222"])
+    session = out.strip().splitlines()[-1].removeprefix("TELEGRAM_SESSION=")
+    attempt = SendCodeAttempt.objects.get()
+    assert attempt.instance is None
+    rows = list(AuditEvent.objects.order_by("id").values_list("action", "outcome", "instance_id", "detail"))
+    assert [row[:3] for row in rows] == [
+        ("login.send_code", "ok", None),
+        ("login.code", "refused", None),
+        ("login.code", "ok", None),
+    ]
+    assert rows[1][3] == {"via": "generate_session", "error": "CodeInvalid"}
+    assert rows[2][3]["telegram_user_id"] and session not in str(rows)
+
+
+def test_with_an_instance_the_send_code_limit_of_the_instance_applies(telegram, instance):
+    _refused_codes(instance=instance, phone_fingerprint="another phone")
+    with pytest.raises(CommandError, match="already requested for this instance"):
+        _run("--instance", instance.session, lines=["", "", ADA])
+    instance.refresh_from_db()
+    assert instance.status == "new" and not PendingLogin.objects.exists()
+    assert AuditEvent.objects.filter(instance=instance, action="login.send_code", outcome="refused").exists()
+
+
+def test_with_an_instance_it_waits_for_the_instances_lease(telegram, instance):
+    lease_acquire(session=instance.session, holder="another-process", purpose="test", wait=0)
+    try:
+        with pytest.raises(CommandError, match="Another operation is using"):
+            _run("--instance", instance.session, lines=["", "", ADA])
+    finally:
+        lease_release(session=instance.session, holder="another-process")
+    assert not SendCodeAttempt.objects.exists()
+
+
+def test_with_an_instance_a_login_in_progress_on_the_page_is_not_taken_over(telegram, instance, operator):
+    login_send_code(instance=instance, actor=operator, phone=BEA)
+    with pytest.raises(CommandError, match="already in progress"):
+        _run("--instance", instance.session, lines=["", "", ADA])
+    assert PendingLogin.objects.get(instance=instance).phone == BEA
+
+
+def test_with_an_instance_the_login_is_the_pages(telegram, instance):
+    old = log_in(instance).session_string
+    out, err = _run("--instance", instance.session, lines=["", "", ADA, "22222"])
+    instance.refresh_from_db()
+    assert "Logged in as Ada Demo" in out and f"Saved to {instance.object_key}." in out
+    assert "could not make its own authorization" not in err
+    assert instance.status == "active" and instance.dashboard_session  # the dashboard's own key, minted
+    assert get_session_storage().load(instance.session).content == instance.session_string
+    assert not telegram.is_authorized(old)  # the replaced connector key is logged out
+    actions = set(AuditEvent.objects.filter(instance=instance).values_list("action", flat=True))
+    assert {"login.send_code", "login.code", "connector_key.retire"} <= actions
+    assert SendCodeAttempt.objects.get().instance == instance
+    assert instance.login_finished_at is not None
+
+
+def test_with_an_instance_a_2fa_account_asks_for_the_password_with_its_hint(telegram, instance):
+    _, err = _run("--instance", instance.session, lines=["", "", BEA, "33333", "nope", BEA_PASSWORD])
+    instance.refresh_from_db()
+    assert "hint: four words" in err and "password is wrong" in err
+    assert instance.status == "active" and instance.telegram_name == "Bea Demo" and instance.dashboard_session
+
+
+def test_with_an_instance_wrong_codes_cancel_the_login(telegram, instance):
+    with pytest.raises(CommandError, match="code is not right"):
+        _run("--instance", instance.session, lines=["", "", ADA, "11111", "11112", "11113"])
+    instance.refresh_from_db()
+    assert instance.status == "new" and not PendingLogin.objects.exists()
+    assert AuditEvent.objects.filter(instance=instance, action="login.cancel").exists()
+
+
+def test_with_an_instance_input_ending_early_cancels_the_login(telegram, instance):
+    with pytest.raises(CommandError, match="Input ended"):
+        _run("--instance", instance.session, lines=["", "", ADA])
+    assert not PendingLogin.objects.exists()
+
+
+def test_with_an_instance_other_api_credentials_are_refused_before_any_code(telegram, instance):
+    with pytest.raises(CommandError, match="logs in with API ID"):
+        _run("--instance", instance.session, lines=["12345", "f" * 32, ADA])
+    assert not SendCodeAttempt.objects.exists()

@@ -39,11 +39,6 @@ def store_location() -> str:
     return get_session_storage().location
 
 
-def instance_exists(*, session: str) -> bool:
-    """Whether an instance has that SESSION, whoever asks (callers decide what to reveal)."""
-    return ConnectorInstance.objects.filter(session=session).exists()
-
-
 # --- The list: search, filter, sort ------------------------------------------------------------------
 
 ATTENTION = "attention"  # the health filter for every problem state (the old ?attention=1)

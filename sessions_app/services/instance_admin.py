@@ -2,7 +2,7 @@
 
 Delete never leaves a live authorization behind without the person choosing it: while the
 session object (or this dashboard) still holds the connector's session, it is refused unless
-they choose to revoke first (services.sessions.session_revoke ends both authorizations and
+they choose to revoke first (services.revoke.session_revoke ends both authorizations and
 empties the object; if it fails nothing is deleted) or to keep the object (left untouched in the
 store). Either way the dashboard's own authorization is ours alone and is logged out first.
 
@@ -24,7 +24,7 @@ from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused
 from sessions_app.services.keys import key_retire
 from sessions_app.services.operations import telegram_operation
-from sessions_app.services.sessions import RevokeIncomplete, session_revoke
+from sessions_app.services.revoke import RevokeIncomplete, session_revoke
 
 NAME_MAX_LENGTH: int = ConnectorInstance._meta.get_field("name").max_length or 200
 

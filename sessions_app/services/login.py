@@ -10,9 +10,9 @@ from __future__ import annotations
 
 from contextlib import AbstractContextManager
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
-from django.contrib.auth.models import User
 from django.db import transaction
 from django.utils import timezone
 
@@ -27,12 +27,13 @@ from sessions_app.services.keys import (
     key_fingerprint,
     key_retire,
 )
+from sessions_app.services.login_terminal import send_code_rate_check
 from sessions_app.services.operations import Actor, Operation, telegram_operation
 from sessions_app.services.sessions import session_save_after_login
 from sessions_app.telegram import login as telegram
 from sessions_app.telegram.account import Account
 from sessions_app.telegram.client import KeyRole
-from sessions_app.telegram.errors import FloodWait, PasswordNeeded, format_seconds, seconds_left
+from sessions_app.telegram.errors import FloodWait, OfficialAppOnly, PasswordNeeded, format_seconds, seconds_left
 
 __all__ = ["LoginRefused"]
 
@@ -47,20 +48,7 @@ def _check_not_flood_waiting(instance: ConnectorInstance) -> None:
 
 
 def _check_send_code_rate(instance: ConnectorInstance, phone_fp: str) -> None:
-    count, seconds = settings.LOGIN_SEND_CODE_RATE
-    since = timezone.now() - timedelta(seconds=seconds)
-    recent = SendCodeAttempt.objects.filter(created_at__gte=since)
-    for scope, queryset in (
-        ("this instance", recent.filter(instance=instance)),
-        ("this phone number", recent.filter(phone_fingerprint=phone_fp)),
-    ):
-        times = list(queryset.order_by("created_at").values_list("created_at", flat=True)[:count])
-        if len(times) >= count:
-            left = max(seconds_left(times[0] + timedelta(seconds=seconds)), 1)
-            raise LoginRefused(
-                f"{count} codes were already requested for {scope} in the last {format_seconds(seconds)}. "
-                f"To keep Telegram from blocking the number for a day, wait {format_seconds(left)} before asking again."
-            )
+    send_code_rate_check(instance=instance, phone_fp=phone_fp)
 
 
 def _remember_flood(instance: ConnectorInstance, error: FloodWait) -> None:
@@ -89,8 +77,35 @@ def _recent(moment: datetime | None) -> bool:
     return moment is not None and timezone.now() - moment < timedelta(seconds=DOUBLE_SUBMIT_SECONDS)
 
 
-def login_send_code(*, instance: ConnectorInstance, actor: User, phone: str) -> PendingLogin:
-    """auth.sendCode for `phone` and keep the pending state (encrypted) for the code step.
+def _apply_sent(pending: PendingLogin, sent: telegram.SentCode) -> None:
+    """Keep what Telegram answered about the code: its key, hash and type (the type decides the step)."""
+    pending.step = LoginStep.EMAIL if sent.code_type == telegram.SET_UP_EMAIL else LoginStep.CODE
+    pending.session_string, pending.phone_code_hash = sent.session, sent.phone_code_hash
+    pending.code_type, pending.next_type, pending.code_timeout = sent.code_type, sent.next_type, sent.timeout
+    pending.code_length, pending.code_hint = sent.length, sent.hint[:200]
+    pending.code_sent_at = timezone.now()
+
+
+def _about_code(op: Operation, pending: PendingLogin) -> dict[str, Any]:
+    """What every Telegram call about the pending code takes: its key, the number, the code's hash."""
+    return {
+        "session": op.session,
+        "phone": pending.phone,
+        "phone_code_hash": pending.phone_code_hash,
+        "api": op.api,
+        "label": op.label,
+    }
+
+
+def _give_up(instance: ConnectorInstance, actor: Actor, pending: PendingLogin) -> None:
+    """Telegram wants what only its official apps can do: the login ends and the status goes back."""
+    with transaction.atomic():
+        pending.delete()
+        instance_set_status(instance=instance, status=pending.previous_status or InstanceStatus.NEW, actor=actor)
+
+
+def login_send_code(*, instance: ConnectorInstance, actor: Actor, phone: str) -> PendingLogin:
+    """auth.sendCode for `phone` and keep the pending state (encrypted) for the code (or email) step.
 
     Under the instance's lease with the state re-read: two submits of the same phone send one code.
     """
@@ -99,7 +114,8 @@ def login_send_code(*, instance: ConnectorInstance, actor: User, phone: str) -> 
         with _login_operation(instance, actor, "login.send_code", None) as op:
             pending = pending_login_for(instance)
             if pending is not None:
-                if pending.step == LoginStep.CODE and pending.phone == phone and _recent(pending.code_sent_at):
+                in_code_steps = pending.step in (LoginStep.CODE, LoginStep.EMAIL)
+                if in_code_steps and pending.phone == phone and _recent(pending.code_sent_at):
                     return pending  # a double submit: the first one's code is on its way
                 raise LoginRefused(
                     "A login is already in progress for this instance. Enter the code, or cancel it first."
@@ -109,19 +125,11 @@ def login_send_code(*, instance: ConnectorInstance, actor: User, phone: str) -> 
             SendCodeAttempt.objects.create(instance=instance, phone_fingerprint=phone_fp)
             sent = telegram.send_code(session=op.session, phone=phone, api=op.api, label=op.label)
             with transaction.atomic():
-                pending = PendingLogin.objects.create(
-                    instance=instance,
-                    step=LoginStep.CODE,
-                    session_string=sent.session,
-                    phone=phone,
-                    phone_code_hash=sent.phone_code_hash,
-                    code_type=sent.code_type,
-                    next_type=sent.next_type,
-                    code_sent_at=timezone.now(),
-                    code_timeout=sent.timeout,
-                    previous_status=instance.status,
-                    started_by=actor,
+                pending = PendingLogin(
+                    instance=instance, phone=phone, previous_status=instance.status, started_by=actor
                 )
+                _apply_sent(pending, sent)
+                pending.save()
                 instance.phone = phone
                 instance_set_status(instance=instance, status=InstanceStatus.CODE_SENT, actor=actor, fields=("phone",))
                 audit_record(
@@ -140,10 +148,16 @@ def resend_available_in(pending: PendingLogin) -> int:
     return seconds_left(pending.code_sent_at + timedelta(seconds=settings.LOGIN_RESEND_MIN_SECONDS))
 
 
-def login_resend_code(*, instance: ConnectorInstance, actor: User) -> PendingLogin:
+def login_resend_code(*, instance: ConnectorInstance, actor: Actor) -> PendingLogin:
+    """auth.resendCode, the way Telegram named next; at the code confirming a new login email, back to the email step."""
     try:
         with _login_operation(instance, actor, "login.resend_code", LoginStep.CODE) as op:
             pending = _require_pending(instance, LoginStep.CODE)
+            if pending.code_type == telegram.EMAIL_SETUP:
+                pending.step, pending.code_type, pending.code_length = LoginStep.EMAIL, telegram.SET_UP_EMAIL, None
+                pending.save()
+                audit_record(instance=instance, actor=actor, action="login.resend_code", detail={"to": "email"})
+                return pending
             left = resend_available_in(pending)
             if left:
                 raise LoginRefused(
@@ -154,17 +168,12 @@ def login_resend_code(*, instance: ConnectorInstance, actor: User) -> PendingLog
             phone_fp = fingerprint(pending.phone)
             _check_send_code_rate(instance, phone_fp)
             SendCodeAttempt.objects.create(instance=instance, phone_fingerprint=phone_fp)
-            sent = telegram.resend_code(
-                session=op.session,
-                phone=pending.phone,
-                phone_code_hash=pending.phone_code_hash,
-                api=op.api,
-                label=op.label,
-            )
-            pending.session_string = sent.session
-            pending.phone_code_hash = sent.phone_code_hash
-            pending.code_type, pending.next_type, pending.code_timeout = sent.code_type, sent.next_type, sent.timeout
-            pending.code_sent_at = timezone.now()
+            try:
+                sent = telegram.resend_code(**_about_code(op, pending))
+            except OfficialAppOnly:
+                _give_up(instance, actor, pending)
+                raise
+            _apply_sent(pending, sent)
             pending.save()
             audit_record(
                 instance=instance, actor=actor, action="login.resend_code", detail={"code_type": sent.code_type}
@@ -173,6 +182,20 @@ def login_resend_code(*, instance: ConnectorInstance, actor: User) -> PendingLog
     except FloodWait as exc:
         _remember_flood(instance, exc)
         raise
+
+
+def login_submit_email(*, instance: ConnectorInstance, actor: Actor, email: str) -> PendingLogin:
+    """account.sendVerifyEmailCode: Telegram emails a code confirming the login email it wants set up first."""
+    with _login_operation(instance, actor, "login.email", LoginStep.EMAIL) as op:
+        pending = pending_login_for(instance)
+        if pending is not None and pending.code_type == telegram.EMAIL_SETUP and _recent(pending.code_sent_at):
+            return pending
+        pending = _require_pending(instance, LoginStep.EMAIL)
+        sent = telegram.send_email_code(**_about_code(op, pending), email=email)
+        _apply_sent(pending, sent)
+        pending.save()
+        audit_record(instance=instance, actor=actor, action="login.email", detail={"code_type": sent.code_type})
+        return pending
 
 
 def _require_pending(instance: ConnectorInstance, step: str) -> PendingLogin:
@@ -186,13 +209,20 @@ def _require_pending(instance: ConnectorInstance, step: str) -> PendingLogin:
     return pending
 
 
-def already_logged_in(instance: ConnectorInstance) -> bool:
-    """The login this step belongs to was just finished by another submit (a double click)."""
+def already_logged_in(instance: ConnectorInstance, *, login: int | None = None) -> bool:
+    """The login this step belongs to was just finished by another submit (a double click, another tab).
+
+    Decided from the login itself (login_complete records which pending login finished, and when),
+    never from updated_at, which any Save or rename moves. `login` is the id of the pending login the
+    step belongs to (the QR page posts it): then only that login's finish counts. The code and
+    password forms post none, so any login finished moments ago counts for them.
+    """
     return (
         pending_login_for(instance) is None
         and bool(instance.session_string)
         and instance.status in (InstanceStatus.ACTIVE, InstanceStatus.UNSAVED)
-        and _recent(instance.updated_at)
+        and _recent(instance.login_finished_at)
+        and (login is None or instance.login_finished_id == login)
     )
 
 
@@ -209,9 +239,10 @@ def to_password_step(
         audit_record(instance=instance, actor=actor, action=action, outcome="password_needed")
 
 
-def login_submit_code(*, instance: ConnectorInstance, actor: User, code: str) -> ConnectorInstance:
+def login_submit_code(*, instance: ConnectorInstance, actor: Actor, code: str) -> ConnectorInstance:
     """auth.signIn with the code; moves to the password step when the account has 2FA.
 
+    The code confirming a new login email goes to account.verifyEmail; the login code follows by email.
     Under the instance's lease with the state re-read: a second submit of the same step finds the
     login finished and gets its result (one sign-in).
     """
@@ -220,15 +251,10 @@ def login_submit_code(*, instance: ConnectorInstance, actor: User, code: str) ->
     try:
         with _login_operation(instance, actor, "login.code", LoginStep.CODE) as op:
             pending = _require_pending(instance, LoginStep.CODE)
+            if pending.code_type == telegram.EMAIL_SETUP:
+                return _verify_login_email(instance=instance, actor=actor, pending=pending, op=op, code=code)
             try:
-                signed_in = telegram.sign_in_code(
-                    session=op.session,
-                    phone=pending.phone,
-                    code=code,
-                    phone_code_hash=pending.phone_code_hash,
-                    api=op.api,
-                    label=op.label,
-                )
+                signed_in = telegram.sign_in_code(**_about_code(op, pending), code=code, code_type=pending.code_type)
             except PasswordNeeded as needed:
                 to_password_step(instance=instance, actor=actor, pending=pending, needed=needed, action="login.code")
                 return instance
@@ -239,7 +265,21 @@ def login_submit_code(*, instance: ConnectorInstance, actor: User, code: str) ->
         raise
 
 
-def login_submit_password(*, instance: ConnectorInstance, actor: User, password: str) -> ConnectorInstance:
+def _verify_login_email(
+    *, instance: ConnectorInstance, actor: Actor, pending: PendingLogin, op: Operation, code: str
+) -> ConnectorInstance:
+    try:
+        sent = telegram.verify_login_email(**_about_code(op, pending), code=code)
+    except OfficialAppOnly:
+        _give_up(instance, actor, pending)
+        raise
+    _apply_sent(pending, sent)
+    pending.save()
+    audit_record(instance=instance, actor=actor, action="login.email_verified", detail={"code_type": sent.code_type})
+    return instance
+
+
+def login_submit_password(*, instance: ConnectorInstance, actor: Actor, password: str) -> ConnectorInstance:
     """The 2FA step: Telethon's SRP check; the password is never stored or logged.
 
     It is used once more in this request, to mint the dashboard's own authorization.
@@ -258,7 +298,7 @@ def login_submit_password(*, instance: ConnectorInstance, actor: User, password:
         raise
 
 
-def login_cancel(*, instance: ConnectorInstance, actor: User) -> ConnectorInstance:
+def login_cancel(*, instance: ConnectorInstance, actor: Actor) -> ConnectorInstance:
     """Drop the pending state; the instance goes back to what it was before the login started."""
     with transaction.atomic():
         pending = PendingLogin.objects.select_for_update().filter(instance=instance).first()
@@ -281,11 +321,18 @@ def login_complete(
 ) -> ConnectorInstance:
     """Keep the new connector key, write the object, mint the dashboard's key, retire the keys replaced.
 
-    Runs inside the login step's operation (its lease), so nothing else changes the instance meanwhile.
+    Runs inside the login step's operation (its lease), so nothing else changes the instance meanwhile:
+    the pending login read here is the one this step belongs to. Its id and the time are kept on the
+    instance (the pending row is deleted), so a late poll or double submit of that login can tell
+    it finished (already_logged_in).
     """
     old_connector = instance.session_string
     with transaction.atomic():
-        PendingLogin.objects.filter(instance=instance).delete()
+        pending = PendingLogin.objects.filter(instance=instance)
+        instance.login_finished_id = pending.values_list("pk", flat=True).first()
+        instance.login_finished_at = timezone.now()
+        pending.delete()
+        instance.save(update_fields=["login_finished_id", "login_finished_at"])
         instance_adopt_session(
             instance=instance, actor=actor, session_string=signed_in.session, account=signed_in.account, method=method
         )

@@ -29,7 +29,13 @@ from sessions_app.services.errors import ActionRefused, NoDashboardKey, NoSessio
 from sessions_app.services.instances import instance_credentials, instance_set_status
 from sessions_app.services.lease import telegram_lease
 from sessions_app.telegram.client import ApiCredentials, ClientLabel, KeyRole
-from sessions_app.telegram.errors import FloodWait, NotAuthorized, SessionRevoked, TelegramError
+from sessions_app.telegram.errors import (
+    ALL_SESSIONS_TERMINATED,
+    FloodWait,
+    NotAuthorized,
+    SessionRevoked,
+    TelegramError,
+)
 
 Actor = User | None
 
@@ -50,6 +56,12 @@ class DashboardKeyLost(TelegramError):
         "The dashboard's own authorization of this account no longer works (it was terminated or logged out). "
         "The connector's session is not affected. Use “Mint the dashboard's authorization” to make a new one."
     )
+
+
+class AllSessionsTerminated(DashboardKeyLost):
+    """SESSION_REVOKED on the dashboard's key: the owner ended every session, the connector's too."""
+
+    default_message = ALL_SESSIONS_TERMINATED
 
 
 KeyChoice = str | Callable[[ConnectorInstance], str] | None
@@ -84,6 +96,10 @@ def _outcome(error: TelegramError) -> tuple[str, dict[str, object]]:
     if isinstance(error, (SessionRevoked, NotAuthorized)):
         return "dead", {"error": type(error).__name__, "reason": getattr(error, "reason", "revoked")}
     return "refused", {"error": type(error).__name__}
+
+
+def terminated_all(error: TelegramError) -> bool:
+    return isinstance(error, SessionRevoked) and error.reason == "terminated_all"
 
 
 def instance_mark_dead(
@@ -166,6 +182,11 @@ def telegram_operation(
             if role is KeyRole.DASHBOARD and session is None:
                 dashboard_key_forget(instance=instance, actor=actor, reason=type(error).__name__)
                 lost = DashboardKeyLost()
+                if terminated_all(error):
+                    # Not only the dashboard's key: the owner ended every session of the account.
+                    lost = AllSessionsTerminated()
+                    if instance.session_string:
+                        instance_mark_dead(instance=instance, actor=actor, error=error)
                 _mark_audited(lost)
                 raise lost from error
             if marks_dead:

@@ -75,7 +75,8 @@ class Authorization:
     date_created: datetime.datetime | None
     date_active: datetime.datetime | None
     official_app: bool
-    unconfirmed: bool = False
+    unconfirmed: bool = False  # logged in by login token, not yet confirmed from another session ("Is this you?")
+    password_pending: bool = False  # the code or token was accepted; the 2FA password has not been given yet
 
 
 def authorization_of(item: types.Authorization) -> Authorization:
@@ -94,6 +95,7 @@ def authorization_of(item: types.Authorization) -> Authorization:
         date_active=item.date_active,
         official_app=bool(item.official_app),
         unconfirmed=bool(getattr(item, "unconfirmed", False)),
+        password_pending=bool(getattr(item, "password_pending", False)),
     )
 
 

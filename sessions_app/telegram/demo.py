@@ -120,3 +120,24 @@ def demo_connector_hold(
         raise
     except Exception as exc:  # noqa: BLE001 - every other Telethon/network failure is translated
         raise translate(exc) from exc
+
+
+def demo_terminate_all_from_phone(phone: str) -> int:
+    """The owner taps "Terminate all other sessions" on the demo account's phone; how many sessions ended."""
+    from sessions_app.telegram.fake import DemoTelegram
+
+    if not demo_available():
+        raise TelegramError("The owner's phone only exists in demo mode.")
+    try:
+        return DemoTelegram.from_settings().terminate_all_from_phone(phone.lstrip("+"))
+    except ValueError as exc:
+        raise TelegramError(f"The demo Telegram refused: {exc}") from None
+
+
+def demo_stumble_next_minted_keys(count: int) -> None:
+    """The next `count` keys minted by login token answer AUTH_KEY_UNREGISTERED once (demo mode only)."""
+    from sessions_app.telegram.fake import DemoTelegram
+
+    if not demo_available():
+        raise TelegramError("Stumbling keys only exist in demo mode.")
+    DemoTelegram.from_settings().stumble_next_minted_keys(count)

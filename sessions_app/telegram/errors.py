@@ -94,7 +94,15 @@ class SessionRevoked(TelegramError):
 
     def __init__(self, message: str | None = None, *, reason: str = "revoked") -> None:
         super().__init__(message)
-        self.reason = reason  # "revoked", "expired", "deactivated", "unknown_key"
+        self.reason = reason  # "revoked", "expired", "deactivated", "unknown_key", "terminated_all"
+
+
+# What SESSION_REVOKED means (https://core.telegram.org/api/errors#401-unauthorized): the owner
+# terminated all sessions, so every other key of the account, the connector's included, is gone.
+ALL_SESSIONS_TERMINATED = (
+    "All sessions were terminated from another device of the account: the connector's session and the "
+    "dashboard's no longer work. Log in again to create a new one."
+)
 
 
 class SessionMalformed(TelegramError):
@@ -125,6 +133,31 @@ class TakeoutInitDelay(TelegramError):
             f"Telegram wants the export approved first: approve the data export in the Telegram app on another device, "
             f"then retry in {format_seconds(self.seconds)}."
         )
+
+
+class LoginTokenRefused(TelegramError):
+    """A login token (QR code) Telegram would not take: each AUTH_TOKEN_* error in words."""
+
+
+LOGIN_TOKEN_SENTENCES: dict[type[BaseException], str] = {
+    errors.AuthTokenExpiredError: (
+        "That QR code expired before it was used (they last about 30 seconds). Show a new QR code and scan it at once."
+    ),
+    errors.AuthTokenAlreadyAcceptedError: (
+        "That QR code was already used to log in. If it was not you, end that session in Active sessions; "
+        "otherwise show a new QR code."
+    ),
+    errors.AuthTokenInvalidError: (
+        "Telegram does not recognise that QR code (it is malformed or from another login). Show a new QR code."
+    ),
+    errors.AuthTokenInvalidxError: (
+        "Telegram does not recognise that QR code (it is malformed or from another login). Show a new QR code."
+    ),
+    errors.AuthTokenExceptionError: (
+        "Telegram could not process that QR code. Show a new QR code and try again; if it keeps failing, "
+        "log in with the phone number instead."
+    ),
+}
 
 
 class TelegramUnreachable(TelegramError):
@@ -193,12 +226,126 @@ def translate(exc: BaseException) -> TelegramError:
             "Telegram does not know this session's key: it was logged out, or belongs to another Telegram server.",
             reason="unknown_key",
         )
-    if isinstance(exc, (errors.AuthKeyUnregisteredError, errors.SessionRevokedError)):
+    if isinstance(exc, errors.SessionRevokedError):
+        return SessionRevoked(ALL_SESSIONS_TERMINATED, reason="terminated_all")
+    if isinstance(exc, errors.AuthKeyUnregisteredError):
         return SessionRevoked()
+    for token_error, sentence in LOGIN_TOKEN_SENTENCES.items():
+        if isinstance(exc, token_error):
+            return LoginTokenRefused(sentence)
     if isinstance(exc, errors.UnauthorizedError):
         return NotAuthorized()
     if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, TimeoutError)):
         return TelegramUnreachable()
+    if (login_code_error := translate_login_code(exc)) is not None:
+        return login_code_error
+    if (login_code_error := translate_login_code(exc)) is not None:
+        return login_code_error
     if isinstance(exc, errors.RPCError):
         return TelegramError(f"Telegram refused the request ({exc.message}). Nothing was changed.")
     return TelegramError(f"Unexpected failure talking to Telegram ({type(exc).__name__}). Nothing was changed.")
+
+
+# --- Login codes of every sent-code type, and the login email ----------------------------------------
+
+_OFFICIAL_APP_ADVICE = (
+    " Nothing was kept. Log the account in once in an official Telegram app (Telegram then usually sends "
+    "the code there), or use “Log in with a QR code instead” from a phone where the account is logged in."
+)
+FIREBASE_ONLY = (
+    "Telegram sends this number's login code only after a device check that just its official apps can do "
+    "(Firebase SMS), so the dashboard cannot receive it." + _OFFICIAL_APP_ADVICE
+)
+PAYMENT_REQUIRED = (
+    "Telegram wants a Telegram Premium purchase before it sends a login code to this number (SMS is costly "
+    "there), and only its official apps can make that purchase." + _OFFICIAL_APP_ADVICE
+)
+UNEXPECTED_LOGIN = (
+    "Telegram logged in without a code, in a way only its official apps expect; the dashboard logged that "
+    "session out again." + _OFFICIAL_APP_ADVICE
+)
+
+
+class OfficialAppOnly(TelegramError):
+    """Telegram answered with a way to log in that only its official apps can follow."""
+
+    default_message = FIREBASE_ONLY
+
+
+class WordInvalid(TelegramError):
+    field = "code"
+    default_message = (
+        "That is not the word Telegram sent by SMS. Type the word (or phrase) exactly as the SMS shows it, "
+        "letters only, or use “Resend code”."
+    )
+
+
+class EmailCodeInvalid(TelegramError):
+    field = "code"
+    default_message = (
+        "That is not the code Telegram emailed. Type the code from Telegram's newest email to the login "
+        "address (look in the spam folder too)."
+    )
+
+
+class EmailSetupCodeInvalid(TelegramError):
+    field = "code"
+    default_message = (
+        "That is not the code Telegram emailed to confirm the address. Type the code from its newest email "
+        "(look in the spam folder too), or use “Send a new code” to type the address again."
+    )
+
+
+class EmailVerifyExpired(TelegramError):
+    field = "code"
+    default_message = "The code Telegram emailed has expired. Use “Send a new code” and type the address again."
+
+
+class EmailInvalid(TelegramError):
+    field = "email"
+    default_message = "Telegram does not accept this email address. Check it for typos and type it again."
+
+
+class EmailNotAllowed(TelegramError):
+    field = "email"
+    default_message = (
+        "Telegram does not take this address as a login email (it refuses some providers). "
+        "Use an address at another email provider."
+    )
+
+
+class SendCodeUnavailable(TelegramError):
+    default_message = (
+        "Telegram has no other way left to send a code to this number now. Use the last code that arrived, "
+        "or cancel and start the login again later."
+    )
+
+
+class LoginAttemptExpired(TelegramError):
+    default_message = (
+        "This login attempt expired before the email address was set up. Cancel it and start again with "
+        "the phone number."
+    )
+
+
+# Telethon has classes for some of these errors; the others come as a bare RPCError with the name.
+LOGIN_CODE_ERRORS: tuple[tuple[type[BaseException] | str, type[TelegramError]], ...] = (
+    ("EMAIL_CODE_INVALID", EmailCodeInvalid),  # auth.signIn with a wrong email_verification code
+    (errors.CodeInvalidError, EmailSetupCodeInvalid),  # account.verifyEmail with a wrong code
+    (errors.EmailVerifyExpiredError, EmailVerifyExpired),
+    (errors.EmailInvalidError, EmailInvalid),
+    ("EMAIL_NOT_ALLOWED", EmailNotAllowed),
+    (errors.SendCodeUnavailableError, SendCodeUnavailable),
+    (errors.PhoneHashExpiredError, LoginAttemptExpired),
+)
+
+
+def translate_login_code(exc: BaseException) -> TelegramError | None:
+    """translate() for the errors of sent-code types and the login email; None for any other error."""
+    for match, app_error in LOGIN_CODE_ERRORS:
+        if isinstance(match, str):
+            if isinstance(exc, errors.RPCError) and exc.message == match:
+                return app_error()
+        elif isinstance(exc, match):
+            return app_error()
+    return None

@@ -1,19 +1,30 @@
 """The login steps on a new key: send the code, sign in with it and the 2FA password, or a QR token.
 
 Each step is one connection: the pending session string goes in, the (new) string comes back.
+Telegram sends the code in many ways (auth.sentCodeType*): in the app, by SMS, in a call, by
+email, as a word; some accounts must set up a login email first. SentCode says which, with what
+the page needs to ask for it; the ways only Telegram's official apps can follow are refused here.
 """
 
 from __future__ import annotations
 
 import base64
+import contextlib
 import datetime
 from dataclasses import dataclass
 
-from telethon import TelegramClient, errors, functions, types
+from telethon import TelegramClient, errors, functions, types, utils
 
 from sessions_app.telegram import errors as app_errors
 from sessions_app.telegram.account import Account, account_of
 from sessions_app.telegram.client import ApiCredentials, ClientLabel, build_client, run
+
+# Code types (auth.sentCodeType* names without the prefix) the login steps treat apart.
+EMAIL_CODE = "EmailCode"  # the code went to the login email: auth.signIn takes it as email_verification
+SET_UP_EMAIL = "SetUpEmailRequired"  # no code yet: the account must set up a login email first
+EMAIL_SETUP = "EmailSetup"  # ours: the emailed code that confirms a new login email (account.verifyEmail)
+WORD_TYPES = frozenset({"SmsWord", "SmsPhrase"})
+_HINTS = ("email_pattern", "beginning", "prefix", "pattern", "url")  # at most one per sent-code type
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,8 @@ class SentCode:
     code_type: str
     next_type: str
     timeout: int | None
+    length: int | None = None  # digits announced, when the type announces them
+    hint: str = ""  # email pattern, first letter of the word or first word of the phrase, caller prefix, URL
 
 
 @dataclass(frozen=True)
@@ -32,20 +45,50 @@ class SignedIn:
 
 
 def _sent_code(session: str, sent: types.auth.SentCode) -> SentCode:
+    kind = sent.type
     return SentCode(
         session=session,
         phone_code_hash=sent.phone_code_hash,
-        code_type=type(sent.type).__name__.removeprefix("SentCodeType"),
+        code_type=type(kind).__name__.removeprefix("SentCodeType"),
         next_type=type(sent.next_type).__name__.removeprefix("CodeType") if sent.next_type else "",
         timeout=sent.timeout,
+        length=getattr(kind, "length", None),
+        hint=next((str(value) for name in _HINTS if (value := getattr(kind, name, None))), ""),
     )
+
+
+async def _accepted(client: TelegramClient, sent: types.auth.TypeSentCode) -> types.auth.SentCode:
+    """The sent code, or OfficialAppOnly for an answer only Telegram's own apps can follow."""
+    if isinstance(sent, types.auth.SentCodeSuccess):
+        # Logged in without a code (a future auth token we never sent): undo it, as nothing keeps this key.
+        with contextlib.suppress(errors.RPCError):
+            await client(functions.auth.LogOutRequest())
+        raise app_errors.OfficialAppOnly(app_errors.UNEXPECTED_LOGIN)
+    if isinstance(sent, types.auth.SentCodePaymentRequired):
+        raise app_errors.OfficialAppOnly(app_errors.PAYMENT_REQUIRED)
+    if isinstance(sent.type, types.auth.SentCodeTypeFirebaseSms):
+        raise app_errors.OfficialAppOnly(app_errors.FIREBASE_ONLY)
+    return sent
+
+
+async def _request_code(client: TelegramClient, phone: str) -> types.auth.SentCode:
+    """auth.sendCode; Telethon's send_code_request cannot take the answers only official apps get."""
+    request = functions.auth.SendCodeRequest(phone, client.api_id, client.api_hash, types.CodeSettings())
+    for _ in range(2):
+        with contextlib.suppress(errors.AuthRestartError):
+            return await _accepted(client, await client(request))
+    return await _accepted(client, await client(request))
+
+
+def _number(phone: str) -> str:
+    return utils.parse_phone(phone) or phone
 
 
 def send_code(*, session: str, phone: str, api: ApiCredentials, label: ClientLabel | None = None) -> SentCode:
     """auth.sendCode on a (new or pending) session; the returned session holds the key the code is bound to."""
 
     async def op(client: TelegramClient) -> types.auth.SentCode:
-        return await client.send_code_request(phone)
+        return await _request_code(client, _number(phone))
 
     sent, after = run(session, api, op, label)
     return _sent_code(after, sent)
@@ -54,13 +97,15 @@ def send_code(*, session: str, phone: str, api: ApiCredentials, label: ClientLab
 def resend_code(
     *, session: str, phone: str, phone_code_hash: str, api: ApiCredentials, label: ClientLabel | None = None
 ) -> SentCode:
-    """auth.resendCode for the pending code; falls back to a fresh code when Telegram dropped the old one."""
+    """auth.resendCode: the code again, the way the last answer's next_type said; a fresh code when
+    Telegram dropped the old one. SEND_CODE_UNAVAILABLE (no other way left) comes out as an error."""
 
     async def op(client: TelegramClient) -> types.auth.SentCode:
         try:
-            return await client(functions.auth.ResendCodeRequest(phone, phone_code_hash))
-        except (errors.PhoneCodeExpiredError, errors.PhoneCodeHashEmptyError, errors.SendCodeUnavailableError):
-            return await client.send_code_request(phone)
+            sent = await client(functions.auth.ResendCodeRequest(_number(phone), phone_code_hash))
+        except (errors.PhoneCodeExpiredError, errors.PhoneCodeHashEmptyError):
+            return await _request_code(client, _number(phone))
+        return await _accepted(client, sent)
 
     sent, after = run(session, api, op, label)
     return _sent_code(after, sent)
@@ -82,22 +127,80 @@ def sign_in_code(
     phone_code_hash: str,
     api: ApiCredentials,
     label: ClientLabel | None = None,
+    code_type: str = "",
 ) -> SignedIn:
-    """auth.signIn with the code; raises PasswordNeeded (carrying the session) when 2FA is on."""
+    """auth.signIn with the code; raises PasswordNeeded (carrying the session) when 2FA is on.
+
+    An emailed login code (code_type EMAIL_CODE) goes in as email_verification, any other as phone_code.
+    """
 
     async def op(client: TelegramClient) -> Account | str:
+        if code_type == EMAIL_CODE:
+            verification = types.EmailVerificationCode(code)
+            request = functions.auth.SignInRequest(_number(phone), phone_code_hash, email_verification=verification)
+        else:
+            request = functions.auth.SignInRequest(_number(phone), phone_code_hash, phone_code=code)
         try:
-            user = await client.sign_in(phone=phone, code=code, phone_code_hash=phone_code_hash)
+            result = await client(request)
         except errors.SessionPasswordNeededError:
             return await password_hint(client)
-        if not isinstance(user, types.User):
+        except errors.PhoneCodeInvalidError:
+            if code_type in WORD_TYPES:
+                raise app_errors.WordInvalid() from None
+            raise
+        if isinstance(result, types.auth.AuthorizationSignUpRequired):
+            raise app_errors.PhoneNumberUnoccupied()
+        if not isinstance(result.user, types.User):
             raise app_errors.NotAuthorized()
-        return account_of(user)
+        return account_of(result.user)
 
     result, after = run(session, api, op, label)
     if isinstance(result, str):
         raise app_errors.PasswordNeeded(after, hint=result)
     return SignedIn(session=after, account=result)
+
+
+def send_email_code(
+    *, session: str, phone: str, phone_code_hash: str, email: str, api: ApiCredentials, label: ClientLabel | None = None
+) -> SentCode:
+    """account.sendVerifyEmailCode: Telegram emails a code that confirms `email` as the login email.
+
+    Answers with a SentCode of type EMAIL_SETUP (the login code's hash is unchanged).
+    """
+
+    async def op(client: TelegramClient) -> types.account.SentEmailCode:
+        purpose = types.EmailVerifyPurposeLoginSetup(_number(phone), phone_code_hash)
+        return await client(functions.account.SendVerifyEmailCodeRequest(purpose, email))
+
+    sent, after = run(session, api, op, label)
+    return SentCode(
+        session=after,
+        phone_code_hash=phone_code_hash,
+        code_type=EMAIL_SETUP,
+        next_type="",
+        timeout=None,
+        length=sent.length,
+        hint=sent.email_pattern,
+    )
+
+
+def verify_login_email(
+    *, session: str, phone: str, phone_code_hash: str, code: str, api: ApiCredentials, label: ClientLabel | None = None
+) -> SentCode:
+    """account.verifyEmail with the emailed code; returns the login code Telegram sends next (normally by email)."""
+
+    async def op(client: TelegramClient) -> types.auth.SentCode:
+        purpose = types.EmailVerifyPurposeLoginSetup(_number(phone), phone_code_hash)
+        verification = types.EmailVerificationCode(code)
+        verified = await client(functions.account.VerifyEmailRequest(purpose, verification))
+        if not isinstance(verified, types.account.EmailVerifiedLogin):
+            raise app_errors.TelegramError(
+                "Telegram confirmed the email address but sent no login code. Cancel this login and start again."
+            )
+        return await _accepted(client, verified.sent_code)
+
+    sent, after = run(session, api, op, label)
+    return _sent_code(after, sent)
 
 
 def sign_in_password(*, session: str, password: str, api: ApiCredentials, label: ClientLabel | None = None) -> SignedIn:

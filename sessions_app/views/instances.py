@@ -9,10 +9,10 @@ from django.template.defaultfilters import pluralize
 from django.urls import reverse
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_app.forms import InstanceForm
+from sessions_app.forms import InstanceForm, VerifyForm
 from sessions_app.forms_instances import BulkForm, InstanceListForm
 from sessions_app.http import AuthenticatedHttpRequest
-from sessions_app.models import Role
+from sessions_app.models import ConnectorInstance, Role
 from sessions_app.selectors import access, instance_state
 from sessions_app.selectors import health as health_selectors
 from sessions_app.selectors import instances as selectors
@@ -113,7 +113,19 @@ def instance_new(request: AuthenticatedHttpRequest) -> HttpResponse:
 
 def instance_detail(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, role = instance_for(request, session)
+    return instance_detail_page(request, instance, role)
+
+
+def instance_detail_page(
+    request: AuthenticatedHttpRequest,
+    instance: ConnectorInstance,
+    role: str,
+    verify_form: VerifyForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
+    """The instance page; Verify re-renders it with its form when the password was missing or wrong."""
     context = {
+        "verify_form": verify_form or VerifyForm(),
         "instance": instance,
         "role": role,
         "can_operate": access.has_role(role, Role.OPERATOR),
@@ -127,4 +139,4 @@ def instance_detail(request: AuthenticatedHttpRequest, session: str) -> HttpResp
         "save_unavailable": instance_state.save_unavailable(instance),
         "revoke_unavailable": instance_state.revoke_unavailable(instance),
     }
-    return render(request, "sessions_app/instance_detail.html", context)
+    return render(request, "sessions_app/instance_detail.html", context, status=status)

@@ -10,16 +10,19 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
+from sessions_app.forms import VerifyForm
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
 from sessions_app.selectors import instance_state
 from sessions_app.services import authorizations as authorization_service
 from sessions_app.services import keys as key_service
+from sessions_app.services import revoke as revoke_service
 from sessions_app.services import sessions as session_service
 from sessions_app.services.errors import ActionRefused, NoDashboardKey
 from sessions_app.storage import StoreConflict, StoreError
 from sessions_app.telegram.errors import TelegramError
 from sessions_app.views.access import instance_for
+from sessions_app.views.instances import instance_detail_page
 
 # What needs the dashboard's own authorization, for the pages that say it is missing.
 NEEDS_DASHBOARD_KEY = "Verify, Active sessions, Terminate and Archive"
@@ -59,15 +62,30 @@ def session_save(request: AuthenticatedHttpRequest, session: str) -> HttpRespons
     return redirect("instance_detail", session=instance.session)
 
 
+@sensitive_post_parameters("password")
+@sensitive_variables("password")
 @require_POST
 def session_verify(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
-    instance, _ = instance_for(request, session, Role.OPERATOR)
+    instance, role = instance_for(request, session, Role.OPERATOR)
+    form = VerifyForm(request.POST)
+    if not form.is_valid():
+        return instance_detail_page(request, instance, role, verify_form=form, status=400)
     try:
-        result = session_service.session_verify(instance=instance, actor=request.user)
+        result = session_service.session_verify(
+            instance=instance, actor=request.user, password=form.cleaned_data["password"] or None
+        )
+    except TelegramError as error:
+        if error.field != "password":
+            messages.error(request, f"Verify could not finish: {error.message} Nothing was changed.")
+            return redirect("instance_detail", session=instance.session)
+        # A 2FA account's object to adopt: the sentence goes next to the password field.
+        form.add_error("password", error.message)
+        instance.refresh_from_db()
+        return instance_detail_page(request, instance, role, verify_form=form, status=400)
     except NoDashboardKey as refusal:
         messages.error(request, f"Verify did not run: {refusal.message}")
         return redirect("instance_detail", session=instance.session)
-    except (StoreError, ActionRefused, TelegramError) as error:
+    except (StoreError, ActionRefused) as error:
         messages.error(request, f"Verify could not finish: {error.message} Nothing was changed.")
         return redirect("instance_detail", session=instance.session)
     text = {
@@ -87,8 +105,8 @@ def session_revoke(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
         unavailable = instance_state.revoke_unavailable(instance)
         return render(request, "sessions_app/revoke_confirm.html", {"instance": instance, "unavailable": unavailable})
     try:
-        session_service.session_revoke(instance=instance, actor=request.user)
-    except session_service.RevokeIncomplete as incomplete:
+        revoke_service.session_revoke(instance=instance, actor=request.user)
+    except revoke_service.RevokeIncomplete as incomplete:
         messages.error(request, incomplete.message)
         return redirect("instance_detail", session=instance.session)
     except ActionRefused as refusal:

@@ -104,8 +104,8 @@ async def test_it_closes_with_4401_for_an_anonymous_user(instance):
     assert await _close_code() == 4401
 
 
-async def test_it_closes_with_4403_for_a_user_without_a_role_on_the_instance(instance, outsider):
-    assert await _close_code(outsider) == 4403
+async def test_it_closes_with_4404_for_a_user_without_a_role_on_the_instance(instance, outsider):
+    assert await _close_code(outsider) == 4404  # as for an unknown instance: existence is not revealed
 
 
 async def test_it_closes_with_4404_for_an_unknown_instance(instance, viewer):
@@ -281,7 +281,7 @@ async def test_progress_written_by_a_worker_process_reaches_the_socket(instance,
     await communicator.disconnect()
 
 
-async def test_it_closes_with_4403_when_the_role_is_taken_away(instance, viewer, monkeypatch):
+async def test_it_closes_with_4404_when_the_role_is_taken_away(instance, viewer, monkeypatch):
     from sessions_app import consumers
 
     monkeypatch.setattr(consumers, "POLL_SECONDS", FAST)
@@ -290,5 +290,5 @@ async def test_it_closes_with_4403_when_the_role_is_taken_away(instance, viewer,
     await _snapshot(communicator)
     await Membership.objects.filter(user=viewer).adelete()
     message = await communicator.receive_output(timeout=5)
-    assert message == {"type": "websocket.close", "code": 4403}
+    assert message == {"type": "websocket.close", "code": 4404}
     await communicator.wait()

@@ -144,7 +144,7 @@ def _pending(step: str) -> Callable[..., None]:
 
 
 def _revoked(telegram) -> None:
-    from sessions_app.services.sessions import session_revoke
+    from sessions_app.services.revoke import session_revoke
 
     session_revoke(instance=_active(telegram), actor=None)
 

@@ -14,7 +14,8 @@ from sessions_app.services.health import check as check_module
 from sessions_app.services.health.check import KEY_CHANGED, health_check
 from sessions_app.services.health.delivery import alerts_deliver_due
 from sessions_app.services.health.schedule import health_plan, health_run_due
-from sessions_app.services.sessions import session_revoke, session_save
+from sessions_app.services.revoke import session_revoke
+from sessions_app.services.sessions import session_save
 from sessions_app.storage import get_session_storage
 from sessions_app.telegram.fake.accounts import account_by_phone
 from tests.conftest import ADA, demo_session, log_in

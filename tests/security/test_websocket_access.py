@@ -38,7 +38,7 @@ async def test_removing_the_membership_closes_the_open_socket_at_once(instance, 
     assert connected
     await _snapshot(communicator)
     await Membership.objects.filter(user=viewer).adelete()
-    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4403}
+    assert await communicator.receive_output(timeout=3) == {"type": "websocket.close", "code": 4404}
     await communicator.wait()
 
 
@@ -47,7 +47,7 @@ async def test_deleting_the_user_closes_their_socket(instance, viewer):
     assert connected
     await _snapshot(communicator)
     await get_user_model().objects.filter(pk=viewer.pk).adelete()
-    assert (await communicator.receive_output(timeout=3))["code"] == 4403
+    assert (await communicator.receive_output(timeout=3))["code"] == 4404
     await communicator.wait()
 
 

@@ -3,6 +3,11 @@
 Prompts for API id and hash, phone, code and (if the account has one) the 2FA password, then
 prints TELEGRAM_API_ID= / TELEGRAM_API_HASH= / TELEGRAM_SESSION= lines for a .env file, or with
 --instance stores the session (encrypted) on that instance instead of printing it.
+
+Every step goes through the services like the login page's. With --instance they are the page's
+own steps (services.login: the instance's lease and pending state, the send-code limits, the
+audit, the object written, the dashboard's key minted, the replaced key retired); without one,
+services.login_terminal (the same per-phone send-code limit and audit rows, with no instance).
 """
 
 from __future__ import annotations
@@ -13,12 +18,16 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sessions_app.models import ConnectorInstance
-from sessions_app.services.login import instance_adopt_session
-from sessions_app.services.sessions import session_save_after_login
+from sessions_app.forms import PhoneForm
+from sessions_app.models import ConnectorInstance, InstanceStatus, LoginStep
+from sessions_app.selectors.instances import pending_login_for
+from sessions_app.services import login as login_service
+from sessions_app.services.errors import ActionRefused
+from sessions_app.services.instances import instance_credentials
+from sessions_app.services.login_terminal import terminal_send_code, terminal_sign_in_code, terminal_sign_in_password
 from sessions_app.telegram.client import ApiCredentials, default_credentials
 from sessions_app.telegram.errors import CodeExpired, CodeInvalid, PasswordInvalid, PasswordNeeded, TelegramError
-from sessions_app.telegram.login import SentCode, SignedIn, send_code, sign_in_code, sign_in_password
+from sessions_app.telegram.login import SentCode, SignedIn
 
 MAX_TRIES = 3
 
@@ -42,30 +51,18 @@ class Command(BaseCommand):
                     f"No instance with SESSION {options['instance']!r}. Create it in the dashboard first."
                 )
         try:
-            api = self._ask_credentials()
-            phone = self._ask("Phone number (with country code, e.g. +1234567890): ")
-            sent = send_code(session="", phone=phone, api=api)
-            signed_in = self._sign_in(phone, sent, api)
-        except TelegramError as exc:
+            api = self._ask_credentials(instance)
+            phone = self._ask_phone()
+            if instance is not None:
+                self._log_instance_in(instance, phone)
+            else:
+                signed_in = self._sign_in(phone, terminal_send_code(phone=phone, api=api), api)
+        except (TelegramError, ActionRefused) as exc:
             raise CommandError(exc.message) from None
         except EOFError:
             raise CommandError("Input ended before the login finished; nothing was stored.") from None
         if instance is not None:
-            instance_adopt_session(
-                instance=instance,
-                actor=None,
-                session_string=signed_in.session,
-                account=signed_in.account,
-                method="generate_session",
-            )
-            problem = session_save_after_login(instance=instance, actor=None)
-            self.stdout.write(
-                f"Logged in as {signed_in.account.name}; the session is stored (encrypted) on instance {instance.session}."
-            )
-            if problem:
-                self.stderr.write(f"It is not in the session store yet: {problem} Use Save on the instance page.")
-            else:
-                self.stdout.write(f"Saved to {instance.object_key}.")
+            self._report_stored(instance)
             return
         self.stderr.write(f"Logged in as {signed_in.account.name}. Keep these lines secret; never commit them.")
         self.stdout.write(f"TELEGRAM_API_ID={api.api_id}")
@@ -82,24 +79,37 @@ class Command(BaseCommand):
             raise EOFError
         return line.strip()
 
-    def _ask_credentials(self) -> ApiCredentials:
-        default = default_credentials()
+    def _ask_credentials(self, instance: ConnectorInstance | None) -> ApiCredentials:
+        # An instance logs in with its own API id/hash (or the dashboard's), as on the login page.
+        default = instance_credentials(instance) if instance is not None else default_credentials()
         raw_id = self._ask(f"API ID [{default.api_id}]: ") or str(default.api_id)
         if not raw_id.isdigit():
             raise CommandError("The API ID is a number (see my.telegram.org, API development tools).")
         raw_hash = (
             self._ask("API Hash [configured]: " if default.api_hash else "API Hash: ", secret=True) or default.api_hash
         )
-        return ApiCredentials(api_id=int(raw_id), api_hash=raw_hash)
+        api = ApiCredentials(api_id=int(raw_id), api_hash=raw_hash)
+        if instance is not None and api != default:
+            raise CommandError(
+                f"Instance {instance.session} logs in with API ID {default.api_id} (its own, or the dashboard's "
+                "TELEGRAM_API_ID and hash). Press Enter at both prompts, or change the instance's API ID and hash "
+                "in the dashboard first."
+            )
+        return api
+
+    def _ask_phone(self) -> str:
+        """The number as the login page takes it (so the send-code limit counts it as the same number)."""
+        form = PhoneForm({"phone": self._ask("Phone number (with country code, e.g. +1234567890): ")})
+        if not form.is_valid():
+            raise CommandError(" ".join(str(error) for error in form.errors["phone"]))
+        phone: str = form.cleaned_data["phone"]
+        return phone
 
     def _sign_in(self, phone: str, sent: SentCode, api: ApiCredentials) -> SignedIn:
-        session = sent.session
         for attempt in range(1, MAX_TRIES + 1):
             code = self._ask("Code Telegram sent you: ")
             try:
-                return sign_in_code(
-                    session=session, phone=phone, code=code, phone_code_hash=sent.phone_code_hash, api=api
-                )
+                return terminal_sign_in_code(sent=sent, phone=phone, code=code, api=api)
             except PasswordNeeded as needed:
                 return self._password(needed, api)
             except (CodeInvalid, CodeExpired) as exc:
@@ -113,9 +123,74 @@ class Command(BaseCommand):
         for attempt in range(1, MAX_TRIES + 1):
             password = self._ask(f"Two-step verification password{hint}: ", secret=True)
             try:
-                return sign_in_password(session=needed.session, password=password, api=api)
+                return terminal_sign_in_password(needed=needed, password=password, api=api)
             except PasswordInvalid as exc:
                 if attempt == MAX_TRIES:
                     raise
                 self.stderr.write(exc.message)
         raise CommandError("Too many wrong passwords.")
+
+    # With --instance, the steps of the login page (services.login): the instance's lease, its
+    # pending state and send-code limits, the audit, the object written and the dashboard's key
+    # minted. The command has no team user: the steps are audited with no actor.
+
+    def _log_instance_in(self, instance: ConnectorInstance, phone: str) -> None:
+        login_service.login_send_code(instance=instance, actor=None, phone=phone)
+        try:
+            if self._enter_code(instance):
+                self._enter_password(instance)
+        except BaseException:
+            # Nobody else continues a login started here: the instance goes back to what it was.
+            login_service.login_cancel(instance=instance, actor=None)
+            raise
+
+    def _enter_code(self, instance: ConnectorInstance) -> bool:
+        """The code step; True when the account has 2FA and the password step comes next."""
+        for attempt in range(1, MAX_TRIES + 1):
+            code = self._ask("Code Telegram sent you: ")
+            try:
+                login_service.login_submit_code(instance=instance, actor=None, code=code)
+            except (CodeInvalid, CodeExpired) as exc:
+                if attempt == MAX_TRIES or isinstance(exc, CodeExpired):
+                    raise
+                self.stderr.write(exc.message)
+                continue
+            pending = pending_login_for(instance)
+            return pending is not None and pending.step == LoginStep.PASSWORD
+        raise CommandError("Too many wrong codes.")
+
+    def _enter_password(self, instance: ConnectorInstance) -> None:
+        pending = pending_login_for(instance)
+        hint = f" (hint: {pending.password_hint})" if pending is not None and pending.password_hint else ""
+        for attempt in range(1, MAX_TRIES + 1):
+            password = self._ask(f"Two-step verification password{hint}: ", secret=True)
+            try:
+                login_service.login_submit_password(
+                    instance=instance,
+                    actor=None,
+                    password=password,
+                )
+                return
+            except PasswordInvalid as exc:
+                if attempt == MAX_TRIES:
+                    raise
+                self.stderr.write(exc.message)
+        raise CommandError("Too many wrong passwords.")
+
+    def _report_stored(self, instance: ConnectorInstance) -> None:
+        instance.refresh_from_db()
+        self.stdout.write(
+            f"Logged in as {instance.telegram_name}; the session is stored (encrypted) on instance {instance.session}."
+        )
+        if instance.status == InstanceStatus.UNSAVED:
+            self.stderr.write(
+                f"It is not in the session store yet: {instance.last_error} Use Save on the instance page."
+            )
+        else:
+            self.stdout.write(f"Saved to {instance.object_key}.")
+        if not instance.dashboard_session:
+            self.stderr.write(
+                "The dashboard could not make its own authorization of this account"
+                + (f" ({instance.dashboard_key_error})" if instance.dashboard_key_error else "")
+                + ". Use “Mint the dashboard's authorization” on the instance page."
+            )

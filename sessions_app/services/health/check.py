@@ -88,7 +88,7 @@ def verdict(obj: ObjectLook, connector: ConnectorLook, *, revoked: bool = False)
     logged in" is the revoke's "nothing to watch", worded by the revoke.
     """
     if connector.finding is ConnectorFinding.GONE:
-        return Verdict(Health.CONNECTOR_GONE, CONNECTOR_NOT_LISTED)
+        return Verdict(Health.CONNECTOR_GONE, connector.message or CONNECTOR_NOT_LISTED)
     if obj.finding.changed_outside:
         return Verdict(Health.OBJECT_CHANGED, _OBJECT_REASONS[obj.finding])
     if connector.finding is ConnectorFinding.DASHBOARD_KEY_LOST:

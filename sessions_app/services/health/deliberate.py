@@ -33,6 +33,11 @@ def _who(actor: Actor) -> str:
     return "the dashboard"
 
 
+def revoked_by(actor: Actor) -> str:
+    """The instance's reason after a revoke by the team: who ended the session, and how."""
+    return f"Revoked by {_who(actor)}: the connector's and the dashboard's authorizations were ended on purpose."
+
+
 def _locked_row(instance: ConnectorInstance) -> InstanceHealth:
     try:
         InstanceHealth.objects.get_or_create(instance=instance)

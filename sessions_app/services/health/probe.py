@@ -10,12 +10,12 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from sessions_app.models import ConnectorInstance
+from sessions_app.models import ConnectorInstance, InstanceStatus
 from sessions_app.models_health import InstanceHealth
-from sessions_app.services.connector import connector_sighting
+from sessions_app.services.connector import CONNECTOR_NOT_LISTED, connector_sighting
 from sessions_app.services.errors import ActionRefused, InstanceBusy, NoDashboardKey, NoSession
 from sessions_app.services.keys import key_fingerprint
-from sessions_app.services.operations import Actor, DashboardKeyLost
+from sessions_app.services.operations import Actor, AllSessionsTerminated, DashboardKeyLost
 from sessions_app.storage import ObjectInfo, StoreError, get_session_storage
 from sessions_app.storage.base import same_etag
 from sessions_app.telegram.errors import SessionMalformed, TelegramError
@@ -128,11 +128,16 @@ def connector_look(*, instance: ConnectorInstance, actor: Actor, lease_wait: flo
     if not instance.session_string:
         return ConnectorLook(ConnectorFinding.NO_KEY)
     if not instance.dashboard_session:
+        if instance.status in (InstanceStatus.REVOKED, InstanceStatus.EXPIRED):
+            # Found dead already (all sessions terminated, say): the dashboard's key went with it.
+            return ConnectorLook(ConnectorFinding.GONE, message=instance.last_error or CONNECTOR_NOT_LISTED)
         return ConnectorLook(
             ConnectorFinding.DASHBOARD_KEY_LOST, message=instance.dashboard_key_error or NoDashboardKey.default_message
         )
     try:
         sighting = connector_sighting(instance=instance, actor=actor, action="health.check", lease_wait=lease_wait)
+    except AllSessionsTerminated as ended:
+        return ConnectorLook(ConnectorFinding.GONE, message=ended.message)
     except DashboardKeyLost as lost:
         return ConnectorLook(ConnectorFinding.DASHBOARD_KEY_LOST, message=_dashboard_key_lost_message(lost))
     except NoDashboardKey as refusal:
@@ -149,4 +154,4 @@ def connector_look(*, instance: ConnectorInstance, actor: Actor, lease_wait: flo
         return ConnectorLook(ConnectorFinding.LISTED, active_at=sighting.listed.date_active)
     if sighting.alive:
         return ConnectorLook(ConnectorFinding.ALIVE)
-    return ConnectorLook(ConnectorFinding.GONE)
+    return ConnectorLook(ConnectorFinding.GONE, message=CONNECTOR_NOT_LISTED)

@@ -48,9 +48,20 @@ def get_authorizations(call: Call, request: functions.account.GetAuthorizationsR
     rows = call.db.execute(
         "SELECT * FROM auth_keys WHERE user_id = ? ORDER BY key_id = ? DESC, date_active DESC", (user_id, call.key_id)
     ).fetchall()
+    # A login waiting for the account's 2FA password is listed too, marked password_pending.
+    pending = call.db.execute(
+        "SELECT * FROM auth_keys WHERE pending_user_id = ? AND auth_hash IS NOT NULL ORDER BY created DESC",
+        (user_id,),
+    ).fetchall()
+    waiting = [
+        authorization({**dict(row), "date_created": row["created"], "date_active": row["created"]}, current=False)
+        for row in pending
+    ]
+    for item in waiting:
+        item.password_pending = True
     return types.account.Authorizations(
         authorization_ttl_days=180,
-        authorizations=[authorization(row, current=row["key_id"] == call.key_id) for row in rows],
+        authorizations=[authorization(row, current=row["key_id"] == call.key_id) for row in rows] + waiting,
     )
 
 
@@ -65,8 +76,8 @@ def reset_authorization(call: Call, request: functions.account.ResetAuthorizatio
     user_id = call.require_user()
     _not_fresh(call)
     row = call.db.execute(
-        "SELECT key_id FROM auth_keys WHERE user_id = ? AND auth_hash = ? AND key_id != ?",
-        (user_id, request.hash, call.key_id),
+        "SELECT key_id FROM auth_keys WHERE (user_id = ? OR pending_user_id = ?) AND auth_hash = ? AND key_id != ?",
+        (user_id, user_id, request.hash, call.key_id),
     ).fetchone()
     if request.hash == 0 or row is None:
         raise Rpc(400, "HASH_INVALID")

@@ -57,13 +57,31 @@ def authorize(db: sqlite3.Connection, key_id: int, user_id: int, now: float) -> 
     """
     db.execute(
         "UPDATE auth_keys SET user_id = ?, pending_user_id = NULL, auth_hash = COALESCE(auth_hash, ?),"
-        " date_created = ?, date_active = ? WHERE key_id = ?",
+        " date_created = ?, date_active = ?, ended_with = NULL WHERE key_id = ?",
         (user_id, new_auth_hash(), now, now, key_id),
     )
+    _maybe_stumble(db, key_id)
     db.execute("DELETE FROM login_tokens WHERE key_id = ? AND user_id IS NULL", (key_id,))
     account = account_by_id(user_id)
     assert account is not None
     return types.auth.Authorization(user=self_user(account))
+
+
+STUMBLES_META = "stumble_new_keys"
+
+
+def _maybe_stumble(db: sqlite3.Connection, key_id: int) -> None:
+    """A key just logged in by login token may answer AUTH_KEY_UNREGISTERED once while it propagates.
+
+    The knob ``stumble_next_minted_keys`` says how many such keys do; each stumbles on one request.
+    """
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (STUMBLES_META,)).fetchone()
+    left = int(row["value"]) if row else 0
+    key = db.execute("SELECT unconfirmed FROM auth_keys WHERE key_id = ?", (key_id,)).fetchone()
+    if left <= 0 or key is None or not key["unconfirmed"]:
+        return
+    db.execute("UPDATE auth_keys SET stumbles = 1 WHERE key_id = ?", (key_id,))
+    db.execute("UPDATE meta SET value = ? WHERE key = ?", (str(left - 1), STUMBLES_META))
 
 
 def bind(
@@ -80,7 +98,8 @@ def bind(
     Returns whether the key is signed in now (False: the account's password comes next).
     """
     db.execute(
-        "UPDATE auth_keys SET auth_hash = ?, unconfirmed = ? WHERE key_id = ?", (auth_hash, int(unconfirmed), key_id)
+        "UPDATE auth_keys SET auth_hash = COALESCE(?, auth_hash, ?), unconfirmed = ? WHERE key_id = ?",
+        (auth_hash, new_auth_hash(), int(unconfirmed), key_id),
     )
     account = account_by_id(user_id)
     assert account is not None
@@ -91,12 +110,16 @@ def bind(
     return True
 
 
-def unregister(db: sqlite3.Connection, key_id: int) -> None:
-    """The key stays known to the DC but is no longer anyone's: requests answer AUTH_KEY_UNREGISTERED."""
+def unregister(db: sqlite3.Connection, key_id: int, *, answer: str | None = None) -> None:
+    """The key stays known to the DC but is no longer anyone's: requests answer AUTH_KEY_UNREGISTERED.
+
+    ``answer`` is another 401 the key answers from now on: SESSION_REVOKED after the owner
+    terminated all sessions.
+    """
     db.execute(
         "UPDATE auth_keys SET user_id = NULL, pending_user_id = NULL, auth_hash = NULL, unconfirmed = 0,"
-        " encrypted_requests_disabled = 0, call_requests_disabled = 0 WHERE key_id = ?",
-        (key_id,),
+        " encrypted_requests_disabled = 0, call_requests_disabled = 0, stumbles = 0, ended_with = ? WHERE key_id = ?",
+        (answer, key_id),
     )
 
 

@@ -155,6 +155,29 @@ class Knobs:
                 raise LookupError(f"no active session with auth key id or hash {target}")
             keys.unregister(db, row["key_id"])
 
+    def terminate_all_from_phone(self, phone: str) -> int:
+        """The owner taps "Terminate all other sessions" on their phone (the account's oldest official
+        session): every other session of ``phone``'s account ends and answers SESSION_REVOKED (401)
+        from now on, as Telegram's do. Returns how many ended."""
+        account = _demo_account(phone)
+        with self.store.tx() as db:
+            rows = db.execute(
+                "SELECT key_id, official FROM auth_keys WHERE user_id = ? OR pending_user_id = ?"
+                " ORDER BY official DESC, date_created",
+                (account.user_id, account.user_id),
+            ).fetchall()
+            phone_key = rows[0]["key_id"] if rows and rows[0]["official"] else None
+            ended = [row["key_id"] for row in rows if row["key_id"] != phone_key]
+            for key_id in ended:
+                keys.unregister(db, key_id, answer="SESSION_REVOKED")
+        return len(ended)
+
+    def stumble_next_minted_keys(self, count: int = 1) -> None:
+        """The next ``count`` keys logged in by login token answer AUTH_KEY_UNREGISTERED once, on their
+        first request after the login (a key not yet known to every DC, as Telegram's can be for a second)."""
+        with self.store.tx() as db:
+            db.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (keys.STUMBLES_META, str(int(count))))
+
     def age_authorizations(self, user_id: int, seconds: float) -> None:
         """Pretend every session of ``user_id`` was created ``seconds`` earlier (for the 24-hour rule)."""
         with self.store.tx() as db:
@@ -254,3 +277,21 @@ class Knobs:
             ):
                 found.setdefault(int(row["peer"]), []).append((int(row["id"]), row["text"]))
         return found
+
+    def last_email_code(self, email: str) -> str:
+        """The code most recently emailed to ``email`` to confirm it as a login email (what the owner
+        reads in that mailbox). The login code Telegram emails afterwards comes from last_code(phone)."""
+        with self.store.tx() as db:
+            row = db.execute(
+                "SELECT code FROM email_codes WHERE email = ? ORDER BY sent DESC LIMIT 1", (email.strip(),)
+            ).fetchone()
+        if row is None:
+            raise LookupError(f"no email code was sent to {email}")
+        return str(row["code"])
+
+    def login_email(self, phone: str) -> str:
+        """Ground truth: the login email of ``phone``'s account ("" when it has none set up)."""
+        account = _demo_account(phone)
+        with self.store.tx() as db:
+            row = db.execute("SELECT login_email FROM accounts WHERE user_id = ?", (account.user_id,)).fetchone()
+        return account.email or str(row["login_email"] or "")

@@ -74,6 +74,8 @@ class Call:
         if self.key["user_id"] is None:
             if self.key["pending_user_id"] is not None:
                 raise Rpc(401, "SESSION_PASSWORD_NEEDED")
+            if self.key["ended_with"]:
+                raise Rpc(401, str(self.key["ended_with"]))
             raise unauthorized()
         return int(self.key["user_id"])
 

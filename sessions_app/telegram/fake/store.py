@@ -12,14 +12,15 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SCHEMA_VERSION = 2  # bump when SCHEMA changes: an older demo state file is rebuilt from scratch
+SCHEMA_VERSION = 4  # bump when SCHEMA changes: an older demo state file is rebuilt from scratch
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
     user_id INTEGER PRIMARY KEY, phone TEXT NOT NULL UNIQUE, dc INTEGER NOT NULL,
     salt1 BLOB, salt2 BLOB, verifier BLOB,
     next_msg_id INTEGER NOT NULL DEFAULT 1,
-    takeout_approved INTEGER NOT NULL DEFAULT 0, takeout_requested REAL
+    takeout_approved INTEGER NOT NULL DEFAULT 0, takeout_requested REAL,
+    login_email TEXT
 );
 CREATE TABLE IF NOT EXISTS auth_keys (
     key_id INTEGER PRIMARY KEY, key_digest BLOB NOT NULL, dc INTEGER NOT NULL, created REAL NOT NULL,
@@ -31,15 +32,21 @@ CREATE TABLE IF NOT EXISTS auth_keys (
     official INTEGER NOT NULL DEFAULT 0, unconfirmed INTEGER NOT NULL DEFAULT 0,
     encrypted_requests_disabled INTEGER NOT NULL DEFAULT 0, call_requests_disabled INTEGER NOT NULL DEFAULT 0,
     destroyed INTEGER NOT NULL DEFAULT 0,
+    ended_with TEXT, stumbles INTEGER NOT NULL DEFAULT 0,
     last_call INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS auth_keys_user ON auth_keys (user_id);
 CREATE INDEX IF NOT EXISTS auth_keys_last_call ON auth_keys (last_call);
 CREATE TABLE IF NOT EXISTS codes (
     hash TEXT PRIMARY KEY, phone TEXT NOT NULL, code TEXT NOT NULL, key_id INTEGER NOT NULL,
-    sent REAL NOT NULL, expires REAL NOT NULL
+    sent REAL NOT NULL, expires REAL NOT NULL,
+    kinds TEXT NOT NULL DEFAULT 'App,Sms,Call', stage INTEGER NOT NULL DEFAULT 0
 );
 CREATE INDEX IF NOT EXISTS codes_phone ON codes (phone, sent);
+CREATE TABLE IF NOT EXISTS email_codes (
+    hash TEXT PRIMARY KEY, email TEXT NOT NULL, code TEXT NOT NULL, key_id INTEGER NOT NULL,
+    sent REAL NOT NULL, expires REAL NOT NULL
+);
 CREATE TABLE IF NOT EXISTS srp (
     srp_id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL, b BLOB NOT NULL, big_b BLOB NOT NULL, created REAL NOT NULL
 );

@@ -17,6 +17,8 @@ from tests.telegram.contract.harness import Harness, ManualClock
 from tests.telegram.contract.login_tokens import LoginTokenContract
 from tests.telegram.contract.media import MediaContract
 from tests.telegram.contract.messages import MessagesContract
+from tests.telegram.contract.real_accounts import RealAccountsContract
+from tests.telegram.contract.sent_codes import SentCodesContract
 from tests.telegram.contract.sessions import SessionsContract
 from tests.telegram.contract.sign_in import SignInContract
 
@@ -31,6 +33,8 @@ class TelegramContract(
     LoginTokenContract,
     MessagesContract,
     MediaContract,
+    RealAccountsContract,
+    SentCodesContract,
 ):
     """Every contract test; subclass it with a ``telegram`` fixture returning a Harness."""
 

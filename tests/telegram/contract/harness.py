@@ -13,6 +13,12 @@ ADA_ID, BEA_ID, CY_ID = 7100021001, 7100031002, 7100011003
 BEA_PASSWORD = "correct horse battery"
 UNREGISTERED_DC2, UNREGISTERED_DC1 = "9996625555", "9996615555"
 BANNED = "9996629999"
+# One account per way of sending the code (sent-code types), besides the app/SMS/call of the three above.
+DEE, DEE_EMAIL = "9996621004", "dee@example.com"  # login code by email (auth.sentCodeTypeEmailCode)
+EVE, EVE_ID = "9996631005", 7100031005  # must set up a login email first (home DC 3)
+FAY, FAY_WORD, FAY_PHRASE = "9996621006", "orbit", "quiet silver harbor"  # a word, then a phrase, by SMS
+GUS, HAL = "9996621007", "9996621008"  # only official apps can get the code: Firebase SMS, payment required
+IVY = "9996611009"  # a Fragment number
 DAY = 86400
 API_ID, API_HASH = 12345, "0123456789abcdef" * 2
 CONNECTOR_IP = "203.0.113.7"  # TEST-NET-3: a label, never contacted
@@ -39,7 +45,7 @@ class Harness:
     ``world`` has ``client_factory(session, *, api_id, api_hash, ip=..., **client_kwargs)`` and the
     knobs: last_code, code_ttl, flood, set_rate_limit, approve_qr, approve_takeout, terminate,
     age_authorizations, authorizations, is_authorized, seed_messages,
-    expire_file_references. ``clock`` is the world's clock.
+    expire_file_references, last_email_code, login_email. ``clock`` is the world's clock.
     """
 
     world: Any

@@ -1,0 +1,30 @@
+"""The `<session:...>` URL converter: the SESSION rule (storage.base.SESSION_NAME_PATTERN) in every route.
+
+Every HTTP route and the websocket route take the SESSION through it, so a malformed one never
+reaches a view or a consumer: the resolver answers 404 (the websocket, 4404).
+"""
+
+from __future__ import annotations
+
+from django.urls import register_converter
+from django.urls.converters import get_converters
+
+from sessions_app.storage.base import SESSION_NAME_PATTERN
+
+SESSION_CONVERTER = "session"
+
+
+class SessionConverter:
+    regex = SESSION_NAME_PATTERN
+
+    def to_python(self, value: str) -> str:
+        return value
+
+    def to_url(self, value: str) -> str:
+        return value
+
+
+def register_session_converter() -> None:
+    """Register `<session:...>` once; the HTTP and the websocket URL modules each call it before their routes."""
+    if SESSION_CONVERTER not in get_converters():
+        register_converter(SessionConverter, SESSION_CONVERTER)
