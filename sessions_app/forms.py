@@ -234,6 +234,18 @@ class EmailForm(forms.Form):
     )
 
 
+def two_step_password_field(label: str, help_text: str) -> forms.CharField:
+    """An optional 2FA password for minting the dashboard's key: never rendered back, never stripped."""
+    return forms.CharField(
+        label=label,
+        required=False,
+        strip=False,
+        max_length=256,
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
+        help_text=help_text,
+    )
+
+
 class ImportForm(forms.Form):
     session_string = forms.CharField(
         label="Session string",
@@ -242,13 +254,8 @@ class ImportForm(forms.Form):
         help_text="The TELEGRAM_SESSION value printed by generate_session (one line starting with 1).",
     )
 
-    password = forms.CharField(
-        label="Two-step verification password (if the account has one)",
-        required=False,
-        strip=False,
-        max_length=256,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text=TWO_STEP_FOR_MINT_HELP,
+    password = two_step_password_field(
+        "Two-step verification password (if the account has one)", TWO_STEP_FOR_MINT_HELP
     )
 
     def clean_session_string(self) -> str:
@@ -272,13 +279,8 @@ class ImportForm(forms.Form):
 class VerifyForm(forms.Form):
     """Verify's optional password: needed when it adopts an object of a 2FA account the dashboard did not write."""
 
-    password = forms.CharField(
-        label="Two-step verification password (only to adopt a session written elsewhere)",
-        required=False,
-        strip=False,
-        max_length=256,
-        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "off"}),
-        help_text="Needed only when the stored session was written by a connector or generate_session for an "
-        "account with two-step verification: Verify then makes the dashboard's own authorization with it. "
-        "Used once, never stored.",
+    password = two_step_password_field(
+        "Two-step verification password (only to adopt a session written elsewhere)",
+        "Needed only when the stored session was written by a connector or generate_session for an account with "
+        "two-step verification: Verify then makes the dashboard's own authorization with it. Used once, never stored.",
     )

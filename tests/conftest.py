@@ -118,6 +118,21 @@ def demo_session(phone: str = ADA, code: str = "22222") -> str:
     return signed.session
 
 
+def bea_session() -> str:
+    """A logged-in session string of the demo account with 2FA (code, then its password), made at run time."""
+    from sessions_app.telegram.client import default_credentials
+    from sessions_app.telegram.errors import PasswordNeeded
+    from sessions_app.telegram.login import send_code, sign_in_code, sign_in_password
+
+    api = default_credentials()
+    sent = send_code(session="", phone=BEA, api=api)
+    try:
+        sign_in_code(session=sent.session, phone=BEA, code="33333", phone_code_hash=sent.phone_code_hash, api=api)
+    except PasswordNeeded as needed:
+        return sign_in_password(session=needed.session, password=BEA_PASSWORD, api=api).session
+    raise AssertionError("the 2FA demo account should ask for its password")
+
+
 def log_in(instance: ConnectorInstance, string: str | None = None, *, phone: str = ADA) -> ConnectorInstance:
     """Give the instance a connector key (a fresh demo login unless `string`) and mint the dashboard's own."""
     from sessions_app.services.keys import dashboard_key_mint, key_fingerprint

@@ -15,7 +15,7 @@ from sessions_app.telegram.account import get_me
 from sessions_app.telegram.client import default_credentials
 from sessions_app.telegram.errors import SessionRevoked
 from tests import support
-from tests.conftest import ADA, BEA, BEA_PASSWORD, client_for, demo_session, log_in
+from tests.conftest import ADA, BEA, BEA_PASSWORD, bea_session, client_for, demo_session, log_in
 
 DETAIL = "/instances/prod-bot/"
 CONNECTOR_IP = "203.0.113.7"  # TEST-NET-3: a label for "the connector's machine", no traffic goes there
@@ -172,7 +172,7 @@ def test_an_instance_from_before_offers_to_mint_and_minting_makes_verify_work(te
 def test_minting_asks_for_the_password_on_a_2fa_account_and_a_wrong_one_keeps_nothing(
     telegram, operator_client, instance
 ):
-    instance.session_string = _bea_session()
+    instance.session_string = bea_session()
     instance.status = "active"
     instance.save()
     before = len(telegram.authorizations(_user_id(telegram, instance)))
@@ -184,19 +184,6 @@ def test_minting_asks_for_the_password_on_a_2fa_account_and_a_wrong_one_keeps_no
     assert operator_client.post(f"{DETAIL}dashboard-key/", {"password": BEA_PASSWORD}).status_code == 302
     instance.refresh_from_db()
     assert instance.dashboard_session
-
-
-def _bea_session() -> str:
-    from sessions_app.telegram.errors import PasswordNeeded
-    from sessions_app.telegram.login import send_code, sign_in_code, sign_in_password
-
-    api = default_credentials()
-    sent = send_code(session="", phone=BEA, api=api)
-    try:
-        sign_in_code(session=sent.session, phone=BEA, code="33333", phone_code_hash=sent.phone_code_hash, api=api)
-    except PasswordNeeded as needed:
-        return sign_in_password(session=needed.session, password=BEA_PASSWORD, api=api).session
-    raise AssertionError("the 2FA demo account should ask for its password")
 
 
 def _user_id(telegram, instance) -> int:

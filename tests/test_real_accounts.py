@@ -16,24 +16,12 @@ from sessions_app.storage import get_session_storage
 from sessions_app.telegram import mint
 from sessions_app.telegram.client import default_credentials
 from sessions_app.telegram.errors import LoginTokenRefused, PasswordNeeded, translate
-from tests.conftest import ADA, BEA, BEA_PASSWORD, client_for, demo_session, log_in
+from tests.conftest import ADA, BEA, BEA_PASSWORD, bea_session, client_for, demo_session, log_in
 
 DETAIL = "/instances/prod-bot/"
 IMPORT = f"{DETAIL}import/"
 BEA_ID = 7100031002
 ADA_ID = 7100021001
-
-
-def bea_session() -> str:
-    from sessions_app.telegram.login import send_code, sign_in_code, sign_in_password
-
-    api = default_credentials()
-    sent = send_code(session="", phone=BEA, api=api)
-    try:
-        sign_in_code(session=sent.session, phone=BEA, code="33333", phone_code_hash=sent.phone_code_hash, api=api)
-    except PasswordNeeded as needed:
-        return sign_in_password(session=needed.session, password=BEA_PASSWORD, api=api).session
-    raise AssertionError("the 2FA demo account should ask for its password")
 
 
 def teleconnect_authorizations(telegram, user_id: int) -> list:

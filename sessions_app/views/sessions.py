@@ -10,7 +10,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_app.forms import VerifyForm
+from sessions_app.forms import VerifyForm, two_step_password_field
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
 from sessions_app.selectors import instance_state
@@ -120,13 +120,9 @@ def session_revoke(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
 
 
 class MintForm(forms.Form):
-    password = forms.CharField(
-        label="Two-step verification password",
-        required=False,
-        strip=False,
-        max_length=256,
-        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
-        help_text="Only if the account has two-step verification. Used for this request only, never stored.",
+    password = two_step_password_field(
+        "Two-step verification password",
+        "Only if the account has two-step verification. Used for this request only, never stored.",
     )
 
 

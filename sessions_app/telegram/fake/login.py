@@ -26,6 +26,7 @@ from sessions_app.telegram.fake.accounts import (
     phone_dc,
 )
 from sessions_app.telegram.fake.entities import load_peers, self_user
+from sessions_app.telegram.fake.password import verify_proof
 from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles, unauthorized
 
 DEFAULT_CODE_TTL = 300
@@ -323,27 +324,7 @@ def get_password(call: Call, request: functions.account.GetPasswordRequest) -> t
 @handles(functions.auth.CheckPasswordRequest)
 def check_password(call: Call, request: functions.auth.CheckPasswordRequest) -> types.auth.Authorization:
     user_id = _password_owner(call)
-    proof = request.password
-    if not isinstance(proof, types.InputCheckPasswordSRP):
-        raise Rpc(400, "PASSWORD_HASH_INVALID")
-    challenge = call.db.execute(
-        "SELECT * FROM srp WHERE srp_id = ? AND user_id = ?", (proof.srp_id, user_id)
-    ).fetchone()
-    if challenge is None:
-        raise Rpc(400, "SRP_ID_INVALID")
-    call.db.execute("DELETE FROM srp WHERE srp_id = ?", (proof.srp_id,))  # one proof per challenge
-    row = call.db.execute("SELECT * FROM accounts WHERE user_id = ?", (user_id,)).fetchone()
-    ok = srp.check_proof(
-        salt1=row["salt1"],
-        salt2=row["salt2"],
-        verifier=row["verifier"],
-        b=challenge["b"],
-        big_b=challenge["big_b"],
-        a_public=proof.A,
-        m1=proof.M1,
-    )
-    if not ok:
-        raise Rpc(400, "PASSWORD_HASH_INVALID")
+    verify_proof(call, user_id, request.password)
     if call.key["user_id"] is not None:
         account = account_by_id(user_id)
         assert account is not None
