@@ -1,0 +1,9 @@
+# Placeholder kept in the chain so that parallel work can land in order; filled in by its change.
+
+from django.db import migrations
+
+
+class Migration(migrations.Migration):
+    dependencies = [("sessions_app", "0015_archive_dialogs")]
+
+    operations: list[migrations.operations.base.Operation] = []
