@@ -280,7 +280,7 @@ class VerifyForm(forms.Form):
     """Verify's optional password: needed when it adopts an object of a 2FA account the dashboard did not write."""
 
     password = two_step_password_field(
-        "Two-step verification password (only to adopt a session written elsewhere)",
+        "2FA password (only to adopt a session written elsewhere)",
         "Needed only when the stored session was written by a connector or generate_session for an account with "
         "two-step verification: Verify then makes the dashboard's own authorization with it. Used once, never stored.",
     )
