@@ -28,3 +28,28 @@ def register_session_converter() -> None:
     """Register `<session:...>` once; the HTTP and the websocket URL modules each call it before their routes."""
     if SESSION_CONVERTER not in get_converters():
         register_converter(SessionConverter, SESSION_CONVERTER)
+
+
+def reserved_session_names() -> frozenset[str]:
+    """The words routes take directly under /instances/ (`new`, `bulk`, ...): never a SESSION, or a
+    route would shadow the instance's pages. Read from the URL patterns, so a new route is covered."""
+    from sessions_app import urls
+
+    words = set()
+    for pattern in urls.urlpatterns:
+        route = str(getattr(pattern, "pattern", ""))
+        if route.startswith("instances/"):
+            first = route.removeprefix("instances/").split("/", 1)[0]
+            if first and "<" not in first:
+                words.add(first)
+    return frozenset(words)
+
+
+def reserved_session_refusal(session: str) -> str:
+    """The sentence refusing a SESSION that a route takes, or "" for any other name."""
+    if session in reserved_session_names():
+        return (
+            f"{session!r} cannot be a SESSION namespace: the dashboard uses /instances/{session}/ for a page of its "
+            "own, so the instance's pages could not be reached. Pick another namespace."
+        )
+    return ""

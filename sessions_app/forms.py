@@ -8,6 +8,7 @@ from typing import Any
 from django import forms
 from django.template.defaultfilters import filesizeformat
 
+from sessions_app.converters import reserved_session_refusal
 from sessions_app.models import ConnectorInstance
 from sessions_app.storage.base import SESSION_NAME_HELP, is_session_name
 from sessions_app.telegram import login as telegram_login
@@ -49,6 +50,8 @@ class InstanceForm(forms.Form):
         session: str = self.cleaned_data["session"]
         if not is_session_name(session):
             raise forms.ValidationError(f"{session[:70]!r} is not a valid SESSION namespace. Use {SESSION_NAME_HELP}")
+        if refusal := reserved_session_refusal(session):
+            raise forms.ValidationError(refusal)
         if ConnectorInstance.objects.filter(session=session).exists():
             raise forms.ValidationError(f"An instance with SESSION {session!r} already exists. Pick another namespace.")
         return session

@@ -3,6 +3,7 @@ from __future__ import annotations
 from django.contrib.auth.models import User
 from django.db import IntegrityError, transaction
 
+from sessions_app.converters import reserved_session_refusal
 from sessions_app.models import ConnectorInstance, InstanceStatus, Membership, Role
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused
@@ -15,11 +16,20 @@ class InstanceExists(ActionRefused):
     field = "session"
 
 
+class SessionNameReserved(ActionRefused):
+    field = "session"
+
+
 @transaction.atomic
 def instance_create(
     *, actor: User, session: str, name: str, api_id: int | None = None, api_hash: str = ""
 ) -> ConnectorInstance:
-    """A new instance owned by `actor`; InstanceExists when the SESSION is taken (also by a create a moment ago)."""
+    """A new instance owned by `actor`; InstanceExists when the SESSION is taken (also by a create a moment ago).
+
+    SessionNameReserved for a word a route takes under /instances/ (`new`, `bulk`, ...).
+    """
+    if refusal := reserved_session_refusal(session):
+        raise SessionNameReserved(refusal)
     instance = ConnectorInstance(session=session, name=name, api_id=api_id, api_hash=api_hash, created_by=actor)
     instance.full_clean(validate_unique=False)
     try:
