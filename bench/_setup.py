@@ -228,6 +228,35 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, load average {load} (1/5/15 min), Python {sys.version.split()[0]}"
 
 
+def fresh_database(database_url: str) -> str:
+    """A new, empty database on the PostgreSQL server of `database_url`, dropped at exit; other URLs as given.
+
+    Every run (and every subprocess of a run) starts from an empty schema, so the same server URL
+    can be given again and again.
+    """
+    if not database_url.startswith(("postgres://", "postgresql://")):
+        return database_url
+    from urllib.parse import urlsplit, urlunsplit
+
+    import psycopg
+    from psycopg import sql
+
+    parts = urlsplit(database_url)
+    name = f"teleconnect_bench_{os.getpid()}_{time.monotonic_ns() % 1_000_000}"
+    with psycopg.connect(database_url, autocommit=True) as admin:
+        admin.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+
+    def drop() -> None:
+        from django.db import connections
+
+        connections.close_all()
+        with psycopg.connect(database_url, autocommit=True) as admin:
+            admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
+
+    atexit.register(drop)
+    return urlunsplit(parts._replace(path=f"/{name}"))
+
+
 def common_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--database-url",

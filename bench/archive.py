@@ -112,17 +112,23 @@ class _ThreadCpu:
     its last sample: it misses at most its last 0.1 s. Linux only (elsewhere: empty).
     """
 
-    def __init__(self) -> None:
+    def __init__(self, processes: dict[str, int] | None = None) -> None:
         import threading
 
         self.seconds: dict[str, float] = {}
+        self._processes = processes or {}  # name -> pid of another process (the database server's backend)
+        self._start = {name: self._cpu_of(f"/proc/{pid}/stat") for name, pid in self._processes.items()}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._sample, name="bench-cpu-sampler", daemon=True)
 
+    @classmethod
+    def _cpu(cls, native_id: int) -> float | None:
+        return cls._cpu_of(f"/proc/self/task/{native_id}/stat")
+
     @staticmethod
-    def _cpu(native_id: int) -> float | None:
+    def _cpu_of(stat: str) -> float | None:
         try:
-            fields = Path(f"/proc/self/task/{native_id}/stat").read_text().rsplit(")", 1)[1].split()
+            fields = Path(stat).read_text().rsplit(")", 1)[1].split()
         except OSError:
             return None
         return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
@@ -136,6 +142,10 @@ class _ThreadCpu:
                     cpu = self._cpu(thread.native_id)  # threads born during the run: all their CPU is the run's
                     if cpu is not None:
                         self.seconds[thread.name] = cpu
+            for name, pid in self._processes.items():
+                cpu, start = self._cpu_of(f"/proc/{pid}/stat"), self._start[name]
+                if cpu is not None and start is not None:
+                    self.seconds[name] = cpu - start
 
     def __enter__(self) -> _ThreadCpu:
         if Path("/proc/self/task").is_dir():
@@ -148,6 +158,18 @@ class _ThreadCpu:
             self._thread.join()
 
 
+def _database_backend() -> dict[str, int]:
+    """{"server": pid} of this thread's PostgreSQL backend (the storing thread's), when it runs on this machine."""
+    from django.db import connection
+
+    if connection.vendor != "postgresql":
+        return {}
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_backend_pid()")
+        (pid,) = cursor.fetchone()
+    return {"server": int(pid)} if Path(f"/proc/{pid}").is_dir() else {}
+
+
 def full_archive(instance: Any, *, total: int, label: str, profile: bool = False) -> tuple[Any, float]:
     from sessions_app.services.archive_runs import archive_run_foreground
 
@@ -158,12 +180,13 @@ def full_archive(instance: Any, *, total: int, label: str, profile: bool = False
         profiler = cProfile.Profile()
         profiler.enable()
     started, cpu, own = time.perf_counter(), time.process_time(), time.thread_time()
-    with _ThreadCpu() as threads:
+    with _ThreadCpu(_database_backend()) as threads:
         run = archive_run_foreground(instance=instance, listener=_listener(total, label))
     elapsed = time.perf_counter() - started
     CPU["b"] = time.process_time() - cpu
     CPU["b reading thread"] = threads.seconds.get("telegram-archive", float("nan"))
     CPU["b storing thread"] = time.thread_time() - own
+    CPU["b server"] = threads.seconds.get("server", float("nan"))
     if profiler is not None:
         import pstats
 
@@ -230,7 +253,7 @@ def rss_child(world_path: str, session: str, n: int) -> None:
     )
 
 
-def rss_in_subprocess(workdir: Path, n: int, dialogs: int) -> dict[str, Any]:
+def rss_in_subprocess(workdir: Path, n: int, dialogs: int, database_url: str = "") -> dict[str, Any]:
     path = workdir / f"demo-rss-{n}.sqlite3"
     _world, session, _sizes = _prepare_world(path, n=n, dialogs=dialogs)
     log(f"(e) n={n}: archiving in a fresh subprocess")
@@ -238,7 +261,7 @@ def rss_in_subprocess(workdir: Path, n: int, dialogs: int) -> dict[str, Any]:
     for name in ("TELECONNECT_VAR_DIR", "DATABASE_URL", "SESSION_ENCRYPTION_KEY", "TELEGRAM_DEMO_STATE"):
         env.pop(name, None)  # the child makes its own fresh environment
     result = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, __file__, "--rss-child", str(n), "--world", str(path)],
+        [sys.executable, __file__, "--rss-child", str(n), "--world", str(path), "--database-url", database_url],
         env=env,
         check=True,
         stdout=subprocess.PIPE,
@@ -251,7 +274,9 @@ def rss_in_subprocess(workdir: Path, n: int, dialogs: int) -> dict[str, Any]:
 # -- (t) tg-archive ------------------------------------------------------------------------------------
 
 
-def tgarchive_figure(world: Any, session: str, sizes: dict[int, int], workdir: Path, *, rate_b: float, n: int) -> str:
+def tgarchive_figure(
+    world: Any, session: str, sizes: dict[int, int], workdir: Path, *, rates: dict[str, float], n: int
+) -> str:
     """tg-archive's own sync over every dialog of the same world (its sleep between batches 0)."""
     from bench import _tgarchive
 
@@ -264,15 +289,18 @@ def tgarchive_figure(world: Any, session: str, sizes: dict[int, int], workdir: P
     if result["messages"] != n:
         print(f"(t) tg-archive stored {result['messages']} messages, the demo Telegram holds {n}")
     rate_t = result["messages"] / result["seconds"]
-    ratio = rate_b / rate_t
     print(
         f"(t) tg-archive 1.3.1 sync:        {rate_t:,.0f} msg/s ({result['messages']} stored in "
         f"{result['seconds']:.1f} s, {len(sizes)} runs, one per dialog; {result['requests']} getHistory requests; "
         f"CPU {result['cpu_seconds'] / result['messages'] * 1e6:.0f} us/msg)"
     )
-    print(f"    b/t = {ratio:.2f} (target >= 1.5: {'met' if ratio >= 1.5 else 'MISSED'})")
+    texts = []
+    for engine, rate_b in rates.items():  # tg-archive writes SQLite only: each engine's b against the same t
+        ratio = rate_b / rate_t
+        print(f"    b/t = {ratio:.2f} on {engine} (target >= 1.5: {'met' if ratio >= 1.5 else 'MISSED'})")
+        texts.append(f"b/t={ratio:.2f} ({engine})")
     sys.stdout.flush()
-    return f"t={rate_t:,.0f} msg/s b/t={ratio:.2f} (target ≥ 1.5)"
+    return f"t={rate_t:,.0f} msg/s {' '.join(texts)} (target ≥ 1.5)"
 
 
 # -- (r) round trips -----------------------------------------------------------------------------------
@@ -315,6 +343,100 @@ def media_figure(workdir: Path) -> str:
     return "m: see above"
 
 
+# -- a, b and c on one engine ---------------------------------------------------------------------------
+
+
+def throughput(workdir: Path, *, n: int, dialogs: int, profile: bool = False) -> dict[str, Any]:
+    """(a) and (b) on one world: bare Telethon first, the archive, bare Telethon again (best of two)."""
+    from django.db import connection
+
+    log(f"seeding n={n} messages over {dialogs} dialogs")
+    world, session, sizes = _prepare_world(workdir / "demo-main.sqlite3", n=n, dialogs=dialogs)
+    log(f"dialog sizes: {sorted(sizes.values(), reverse=True)}")
+    log("(a) bare Telethon, first pass")
+    count_a1, seconds_a1 = bare_telethon(session)
+    if count_a1 != n:
+        raise RuntimeError(f"bare Telethon read {count_a1} messages, expected {n}")
+    history_requests_a = world.requests[(HISTORY, "ok")]
+    log(f"(a) {count_a1 / seconds_a1:.0f} msg/s ({seconds_a1:.1f} s, {history_requests_a} getHistory requests)")
+
+    log(f"(b) full archive into the DB ({connection.vendor})")
+    world.requests.clear()
+    instance = _new_instance("bench-main", session)
+    run, seconds_b = full_archive(instance, total=n, label="(b)", profile=profile)
+    _check_archived(instance, n)
+    history_requests_b = world.requests[(HISTORY, "ok")]
+    rate_b = run.messages_saved / seconds_b
+    log(f"(b) {rate_b:.0f} msg/s ({seconds_b:.1f} s, {history_requests_b} getHistory requests)")
+    cpu_b = dict(CPU)
+
+    log("(a) bare Telethon, second pass")
+    count_a2, seconds_a2 = bare_telethon(session)
+    rate_a = max(count_a1 / seconds_a1, count_a2 / seconds_a2)
+    saved = run.messages_saved
+    return {
+        "engine": connection.vendor,
+        "world": world,
+        "session": session,
+        "sizes": sizes,
+        "a": rate_a,
+        "a runs": [count_a1 / seconds_a1, count_a2 / seconds_a2],
+        "a requests": history_requests_a,
+        "b": rate_b,
+        "b saved": saved,
+        "b seconds": seconds_b,
+        "b requests": history_requests_b,
+        "c": rate_b / rate_a,
+        "cpu a us": CPU["a"] / count_a2 * 1e6,
+        "cpu b us": cpu_b["b"] / saved * 1e6,
+        "reading us": cpu_b["b reading thread"] / saved * 1e6,
+        "storing us": cpu_b["b storing thread"] / saved * 1e6,
+        "wall b us": seconds_b / saved * 1e6,
+        "wall a us": [seconds_a2 / count_a2 * 1e6, seconds_a1 / count_a1 * 1e6],
+        "server us": cpu_b.get("b server", float("nan")) / saved * 1e6,
+    }
+
+
+def print_throughput(f: dict[str, Any]) -> None:
+    engine = f["engine"]
+    print(
+        f"(a) bare Telethon iter_messages: {f['a']:,.0f} msg/s "
+        f"(runs: {f['a runs'][0]:,.0f} and {f['a runs'][1]:,.0f} msg/s; {f['a requests']} getHistory requests)"
+    )
+    print(
+        f"(b) full archive into {engine}: {f['b']:,.0f} msg/s "
+        f"({f['b saved']} saved in {f['b seconds']:.1f} s; {f['b requests']} getHistory requests)"
+    )
+    print(
+        f"    CPU time of the process: a {f['cpu a us']:.0f} us/msg, b {f['cpu b us']:.0f} us/msg "
+        "(both threads; on a busy machine the wall-time figures follow the CPU the process gets)"
+    )
+    server = f" + the database server's backend {f['server us']:.0f} us/msg" if not math.isnan(f["server us"]) else ""
+    print(
+        f"    b per thread: reading (event loop) {f['reading us']:.0f} us/msg CPU, "
+        f"storing (the run's thread) {f['storing us']:.0f} us/msg CPU{server}, "
+        f"wall {f['wall b us']:.0f} us/msg (a: {f['wall a us'][0]:.0f} and {f['wall a us'][1]:.0f} us/msg)"
+    )
+    print(f"(c) b/a = {f['c']:.2f} on {engine} (target >= 0.7: {'met' if f['c'] >= 0.7 else 'MISSED'})")
+
+
+def sqlite_beside(workdir: Path, *, n: int, dialogs: int) -> dict[str, Any]:
+    """a, b and c on SQLite in a fresh subprocess, beside the figures of the --database-url engine."""
+    log("a, b and c on SQLite too, in a fresh subprocess")
+    env = dict(os.environ)
+    for name in ("TELECONNECT_VAR_DIR", "DATABASE_URL", "SESSION_ENCRYPTION_KEY", "TELEGRAM_DEMO_STATE"):
+        env.pop(name, None)  # the child makes its own fresh environment
+    result = subprocess.run(  # noqa: S603 - our own interpreter and script
+        [sys.executable, __file__, "--throughput-child", "--n", str(n), "--dialogs", str(dialogs)],
+        env=env,
+        check=True,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    figures: dict[str, Any] = json.loads(result.stdout.strip().splitlines()[-1])
+    return figures
+
+
 # -- main ----------------------------------------------------------------------------------------------
 
 
@@ -335,6 +457,7 @@ def main() -> None:
     parser.add_argument("--profile", action="store_true", help="cProfile the archive run (b), stats on stderr")
     parser.add_argument("--rss-child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--world", default="", help=argparse.SUPPRESS)
+    parser.add_argument("--throughput-child", action="store_true", help=argparse.SUPPRESS)
     _setup.common_arguments(parser)
     args = parser.parse_args()
     if args.quick:
@@ -342,68 +465,39 @@ def main() -> None:
     if args.dialogs < 5:
         parser.error("--dialogs must be at least 5")
 
-    workdir = _setup.bootstrap(database_url=args.database_url, keep=args.keep)
+    database_url = _setup.fresh_database(args.database_url)  # a new database on the server, for every run
+    workdir = _setup.bootstrap(database_url=database_url, keep=args.keep)
     if args.rss_child:
         rss_child(args.world, os.environ["BENCH_SESSION"], args.rss_child)
+        return
+    if args.throughput_child:
+        figures = throughput(workdir, n=args.n, dialogs=args.dialogs)
+        for name in ("world", "session", "sizes"):
+            del figures[name]
+        print(json.dumps(figures))
         return
     if args.keep:
         log(f"working directory: {workdir}")
     load_at_start = _setup.machine()
     log(f"machine: {load_at_start}")
 
-    # (a) and (b) on one world: bare Telethon first, the archive, bare Telethon again (best of two).
-    log(f"seeding n={args.n} messages over {args.dialogs} dialogs")
-    world, session, sizes = _prepare_world(workdir / "demo-main.sqlite3", n=args.n, dialogs=args.dialogs)
-    log(f"dialog sizes: {sorted(sizes.values(), reverse=True)}")
-    log("(a) bare Telethon, first pass")
-    count_a1, seconds_a1 = bare_telethon(session)
-    if count_a1 != args.n:
-        raise RuntimeError(f"bare Telethon read {count_a1} messages, expected {args.n}")
-    history_requests_a = world.requests[(HISTORY, "ok")]
-    log(f"(a) {count_a1 / seconds_a1:.0f} msg/s ({seconds_a1:.1f} s, {history_requests_a} getHistory requests)")
-
-    log("(b) full archive into the DB")
-    world.requests.clear()
-    instance = _new_instance("bench-main", session)
-    run, seconds_b = full_archive(instance, total=args.n, label="(b)", profile=args.profile)
-    _check_archived(instance, args.n)
-    history_requests_b = world.requests[(HISTORY, "ok")]
-    rate_b = run.messages_saved / seconds_b
-    log(f"(b) {rate_b:.0f} msg/s ({seconds_b:.1f} s, {history_requests_b} getHistory requests)")
-
-    cpu_b = CPU["b"]
-    log("(a) bare Telethon, second pass")
-    count_a2, seconds_a2 = bare_telethon(session)
-    rate_a = max(count_a1 / seconds_a1, count_a2 / seconds_a2)
-    ratio_c = rate_b / rate_a
-
+    figures = throughput(workdir, n=args.n, dialogs=args.dialogs, profile=args.profile)
+    world, session, sizes, rate_b = figures.pop("world"), figures.pop("session"), figures.pop("sizes"), figures["b"]
     print(f"machine at start: {load_at_start}")
     print(f"n={args.n} messages over {len(sizes)} dialogs (sizes {min(sizes.values())}..{max(sizes.values())})")
-    print(
-        f"(a) bare Telethon iter_messages: {rate_a:,.0f} msg/s "
-        f"(runs: {count_a1 / seconds_a1:,.0f} and {count_a2 / seconds_a2:,.0f} msg/s; "
-        f"{history_requests_a} getHistory requests)"
-    )
-    print(
-        f"(b) full archive into the DB:    {rate_b:,.0f} msg/s "
-        f"({run.messages_saved} saved in {seconds_b:.1f} s; {history_requests_b} getHistory requests)"
-    )
-    print(
-        f"    CPU time of the process: a {CPU['a'] / count_a2 * 1e6:.0f} us/msg, b {cpu_b / run.messages_saved * 1e6:.0f} "
-        "us/msg (both threads; on a busy machine the wall-time figures follow the CPU the process gets)"
-    )
-    print(
-        f"    b per thread: reading (event loop) {CPU['b reading thread'] / run.messages_saved * 1e6:.0f} us/msg CPU, "
-        f"storing (the run's thread) {CPU['b storing thread'] / run.messages_saved * 1e6:.0f} us/msg CPU, "
-        f"wall {seconds_b / run.messages_saved * 1e6:.0f} us/msg (a: {seconds_a2 / count_a2 * 1e6:.0f} and "
-        f"{seconds_a1 / count_a1 * 1e6:.0f} us/msg)"
-    )
-    print(f"(c) b/a = {ratio_c:.2f} (target >= 0.7: {'met' if ratio_c >= 0.7 else 'MISSED'})")
+    print_throughput(figures)
+    sqlite_figures: dict[str, Any] | None = None
+    if figures["engine"] != "sqlite":
+        sqlite_figures = sqlite_beside(workdir, n=args.n, dialogs=args.dialogs)
+        print_throughput(sqlite_figures)
     sys.stdout.flush()
 
     tga_text = "tg-archive skipped"
     if not args.skip_tgarchive:
-        tga_text = tgarchive_figure(world, session, sizes, workdir, rate_b=rate_b, n=args.n)
+        rates = {figures["engine"]: rate_b}
+        if sqlite_figures is not None:
+            rates["sqlite"] = sqlite_figures["b"]
+        tga_text = tgarchive_figure(world, session, sizes, workdir, rates=rates, n=args.n)
 
     rtt_text = ""
     if args.rtt_ms > 0:
@@ -438,7 +532,7 @@ def main() -> None:
     rss: list[dict[str, Any]] = []
     if not args.skip_rss:
         for size in (args.n // 4, args.n):
-            rss.append(rss_in_subprocess(workdir, size, args.dialogs))
+            rss.append(rss_in_subprocess(workdir, size, args.dialogs, args.database_url))
         small, large = rss
         key = "run_peak_mib" if small["run_peak_mib"] and large["run_peak_mib"] else "process_peak_mib"
         for row in rss:
@@ -465,10 +559,12 @@ def main() -> None:
     d_text = f"d={ratio_d:.3f} (target ≤ 1.15)" if not args.skip_flood else "d skipped"
     print(f"machine at end: {_setup.machine()}")
     print()
-    print(
-        f"archive bench: a={rate_a:,.0f} msg/s b={rate_b:,.0f} msg/s c={ratio_c:.2f} (target ≥ 0.7) {tga_text} "
-        f"{rtt_text} {d_text} {rss_text} {media_text}"
+    engines = " ".join(
+        f"{f['engine']}: a={f['a']:,.0f} msg/s b={f['b']:,.0f} msg/s c={f['c']:.2f}"
+        for f in (figures, sqlite_figures)
+        if f is not None
     )
+    print(f"archive bench: {engines} (target c ≥ 0.7) {tga_text} {rtt_text} {d_text} {rss_text} {media_text}")
 
 
 if __name__ == "__main__":

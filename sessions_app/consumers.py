@@ -33,6 +33,7 @@ from sessions_app.services.events import instance_group
 from sessions_app.signin import second_factor_step, session_verified
 from sessions_app.views.archive import (
     archive_dialog_html,
+    archive_dialogs_html,
     archive_live_html,
     archive_start_html,
     archive_tables_html,
@@ -88,10 +89,21 @@ def _snapshot(instance: ConnectorInstance, can_operate: bool) -> tuple[list[str]
     return frames, selectors_archive.archive_progress(latest) if latest is not None else None
 
 
-def _progress_frames(instance: ConnectorInstance, can_operate: bool, progress: ArchiveProgress) -> list[str]:
-    """The live block and the current dialog's counts; the tables too once the run has ended."""
+def _progress_frames(
+    instance: ConnectorInstance, can_operate: bool, progress: ArchiveProgress, rows: set[int]
+) -> list[str]:
+    """The live block and the current dialog's counts; the tables too once the run has ended.
+
+    A dialog the page has no row for yet (new in this run) gets the dialogs table first, so its
+    counting cells have a row to land in; `rows` (the peers the page has rows for) grows with it.
+    """
     frames = [_live_and_start(instance, can_operate, progress)]
     if progress.dialog is not None:
+        if progress.dialog.peer_id not in rows:
+            table, peers = archive_dialogs_html(instance=instance, can_operate=can_operate)
+            if progress.dialog.peer_id in peers:
+                frames.append(table)
+                rows.update(peers)
         frames.append(archive_dialog_html(progress.dialog))
     if not progress.is_active:
         frames.append(archive_tables_html(instance=instance, can_operate=can_operate))
@@ -107,6 +119,7 @@ class InstanceConsumer(AsyncWebsocketConsumer):
     # The newest run's progress as last shown (or as the page showed it on connect).
     progress: ArchiveProgress | None = None
     shown_wait = 0
+    rows: set[int]  # the dialogs the page has rows for, as far as this socket knows (it sent them)
 
     async def connect(self) -> None:
         await self.accept()
@@ -114,7 +127,7 @@ class InstanceConsumer(AsyncWebsocketConsumer):
         if not await database_sync_to_async(_signed_in)(user, self.scope.get("session")):
             await self.close(code=CLOSE_UNAUTHENTICATED)
             return
-        self.user = user
+        self.user, self.rows = user, set()
         session = self.scope["url_route"]["kwargs"]["session"]
         found = await database_sync_to_async(_access)(user, session)
         if isinstance(found, int):
@@ -138,7 +151,7 @@ class InstanceConsumer(AsyncWebsocketConsumer):
     async def _show(self, progress: ArchiveProgress) -> None:
         self.progress = progress
         self.shown_wait = progress.flood_wait_seconds
-        frames = await database_sync_to_async(_progress_frames)(self.instance, self.can_operate, progress)
+        frames = await database_sync_to_async(_progress_frames)(self.instance, self.can_operate, progress, self.rows)
         await self._send_frames(frames)
 
     async def _tick(self, user: User | AnonymousUser, session: str, *, poll: bool) -> None:

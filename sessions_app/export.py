@@ -25,6 +25,7 @@ from django.utils.text import slugify
 
 from sessions_app.models import ConnectorInstance, Dialog, Message
 from sessions_app.models_media import MediaStatus
+from sessions_app.selectors.archive import conversation_of
 from sessions_app.services.audit import audit_record
 
 CHUNK_SIZE = 2000
@@ -89,10 +90,12 @@ def dialog_download_disposition(*, title: str, peer_id: int, export_format: str,
 def export_rows(
     *, instance: ConnectorInstance, peer_id: int | None = None, chunk_size: int = CHUNK_SIZE
 ) -> Iterator[list[dict[str, Any]]]:
-    """Chunks of export rows ordered by (peer_id, message_id); dates as ISO 8601 strings."""
+    """Chunks of export rows ordered by (peer_id, message_id), one dialog's old basic group first; ISO 8601 dates."""
     dialogs = Dialog.objects.filter(instance=instance).order_by("peer_id")
-    if peer_id is not None:
-        dialogs = dialogs.filter(peer_id=peer_id)
+    if peer_id is not None:  # with the basic group it was upgraded from, whose messages come first
+        dialogs = conversation_of(instance=instance, peer_id=peer_id).order_by(
+            F("migrated_to").desc(nulls_last=True), "peer_id"
+        )
     for dialog_pk, dialog_peer, title in dialogs.values_list("pk", "peer_id", "title"):
         cursor = None
         while True:
@@ -166,7 +169,7 @@ def archive_export_start(
         raise ValueError(f"unknown export format {export_format!r}")
     messages = Message.objects.filter(instance=instance)
     if peer_id is not None:
-        messages = messages.filter(peer_id=peer_id)
+        messages = messages.filter(dialog__in=conversation_of(instance=instance, peer_id=peer_id))
     audit_record(
         instance=instance,
         actor=actor,

@@ -273,12 +273,9 @@ class DialogKind(models.TextChoices):
 
 
 class Dialog(models.Model):
-    """One chat of an instance's account, with the archive's checkpoints for it.
-
-    First pass (history_complete False) walks newest -> oldest; oldest_archived_id is where it
-    resumes. Later passes fetch only messages above newest_archived_id, oldest first, so each
-    chunk's checkpoint is gapless.
-    """
+    """One chat of an instance's account with its archive checkpoints: a first pass walks newest -> oldest,
+    resuming at oldest_archived_id; later ones fetch above newest_archived_id, oldest first (gapless).
+    migrated_to: the supergroup this basic group became; its older messages stay under their own peer id."""
 
     instance = models.ForeignKey(ConnectorInstance, on_delete=models.CASCADE, related_name="dialogs")
     peer_id = models.BigIntegerField(help_text="Telethon's marked peer id (channels -100…, chats negative)")
@@ -291,6 +288,8 @@ class Dialog(models.Model):
     newest_archived_id = models.BigIntegerField(default=0)
     oldest_archived_id = models.BigIntegerField(default=0)
     history_complete = models.BooleanField(default=False)
+    skip_reason = models.CharField(max_length=300, blank=True)  # why the last run could not read it
+    migrated_to = models.ForeignKey("self", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -374,6 +373,7 @@ class ArchiveRun(models.Model):
     finished_at = models.DateTimeField(null=True, blank=True)
     dialogs_total = models.PositiveIntegerField(default=0)
     dialogs_done = models.PositiveIntegerField(default=0)
+    dialogs_skipped = models.PositiveIntegerField(default=0)
     messages_saved = models.PositiveIntegerField(default=0)
     current_dialog = models.ForeignKey(Dialog, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
     flood_wait_until = models.DateTimeField(null=True, blank=True)
@@ -396,4 +396,4 @@ class ArchiveRun(models.Model):
 
 # --- Session health, archive media ----------------------------------------------------------------
 # In their own module (this one is at the size limit); imported here so Django registers them.
-from sessions_app import models_health, models_media  # noqa: E402, F401
+from sessions_app import models_health, models_media, models_network  # noqa: E402, F401

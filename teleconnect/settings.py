@@ -252,6 +252,9 @@ TELEGRAM_TIMEOUT_SECONDS = env_int("TELEGRAM_TIMEOUT_SECONDS", 10, minimum=1)
 ARCHIVE_STALE_SECONDS = env_int("ARCHIVE_STALE_SECONDS", 90, minimum=1)
 # Dialogs an archive run reads side by side on its one connection (round trips overlap).
 ARCHIVE_CONCURRENT_DIALOGS = env_int("ARCHIVE_CONCURRENT_DIALOGS", 4, minimum=1)
+# How long an archive run keeps reconnecting after its connection dropped before it ends (the next
+# run resumes from the checkpoints).
+ARCHIVE_RECONNECT_SECONDS = env_int("ARCHIVE_RECONNECT_SECONDS", 300, minimum=0)
 
 # --- Session object store ---------------------------------------------------------------------
 AWS_S3_SESSION_BUCKET = env_str("AWS_S3_SESSION_BUCKET")

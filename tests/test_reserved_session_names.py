@@ -10,8 +10,16 @@ from sessions_app.services.instances import SessionNameReserved, instance_create
 from tests.conftest import client_for
 
 
-def test_the_reserved_words_are_the_routes_own():
-    assert {"new", "bulk"} <= reserved_session_names()
+def test_every_word_a_route_takes_under_instances_is_reserved():
+    from sessions_app import urls
+
+    words = set()
+    for pattern in urls.urlpatterns:
+        route = str(getattr(pattern, "pattern", ""))
+        first = route.removeprefix("instances/").split("/", 1)[0] if route.startswith("instances/") else ""
+        if first and "<" not in first:
+            words.add(first)
+    assert {"new", "bulk"} <= words <= reserved_session_names()
     assert "prod-bot" not in reserved_session_names()
 
 

@@ -1,8 +1,9 @@
 """Full-text search of the message archive: one function, an engine behind it per database vendor.
 
-SQLite uses an FTS5 table kept in step by triggers; PostgreSQL a GIN expression index. Both are
-created by migration 0003_search and index the text, the sender's name and the media file name
-since 0009_search_file_names. Callers see only search_page() (search_messages() for the first
+SQLite uses an FTS5 table kept in step by triggers; PostgreSQL a GIN index over a stored tsvector
+column (0016_archive_postgresql; an expression index before). Both are created by migration
+0003_search and index the text, the sender's name and the media file name since
+0009_search_file_names. Callers see only search_page() (search_messages() for the first
 page alone), SearchPage, SearchHit and SearchQueryInvalid; the engine is chosen by the vendor of
 the database Message is read from. How pages follow each other: sessions_app/search/paging.py.
 """

@@ -1,8 +1,11 @@
-"""Search on PostgreSQL: a GIN expression index over the words of each message (migrations 0003, 0009).
+"""Search on PostgreSQL: a GIN index over a stored tsvector column of each message (migrations 0003, 0009, 0016).
 
-The WHERE clause repeats the index's expression, so the planner matches it to the index: change
-one and you must change the other (in a new migration). Paging follows
-sessions_app/search/paging.py: search_sql() reads the ranked window, older_sql() the matches below it.
+The column (DOCUMENT_COLUMN, generated from the text, the sender's name and the file name's
+words) is parsed once, when the row is written: matching, a lossy bitmap's recheck and ranking
+read it instead of parsing each text again, and the planner has statistics per word to choose
+between the GIN index (rare words) and a walk down the primary key that stops at the window
+(words in most messages). Paging follows sessions_app/search/paging.py: search_sql() reads the
+ranked window, older_sql() the matches below it.
 """
 
 from __future__ import annotations
@@ -12,22 +15,26 @@ import re
 
 from sessions_app.search.paging import Row, Window
 from sessions_app.search.query import SearchTerms, tsquery_text
+from sessions_app.search.query import peer_filter as peer_clause
 from sessions_app.search.snippet import MARK_END, MARK_START, mark_tokens
 
 INDEX_NAME = "sessions_app_message_search"
 CONFIG = "simple"  # no stemming, no stop words: names, handles and mixed languages stay findable
-# The default parser reads `quarterly_report-2024.pdf` as one host name; with every run of other
-# characters made a space, a file name is found by each of its words, as on SQLite.
-FILE_NAME_WORDS = r"regexp_replace(coalesce(m.media_file_name, ''), '[^[:alnum:]]+', ' ', 'g')"
-DOCUMENT = (
-    f"to_tsvector('{CONFIG}', coalesce(m.text, '') || ' ' || coalesce(m.sender_name, '') || ' ' || {FILE_NAME_WORDS})"
-)
+# Migration 0016 generates it as to_tsvector(CONFIG, text || ' ' || sender_name || ' ' || the file
+# name's words): the default parser reads `quarterly_report-2024.pdf` as one host name, so every
+# run of other characters is made a space and a file name is found by each of its words, as on SQLite.
+DOCUMENT_COLUMN = "search_document"
+DOCUMENT = f"m.{DOCUMENT_COLUMN}"
 
 # ts_rank_cd normalization 1: divide by 1 + log(document length), so a short message that is
 # about the words ranks above a long one that mentions them in passing (as bm25 does on SQLite).
 # The rank is a float4, widened to float8 so that the cursor's (rank, id) compares exactly.
 _RANK_NORMALIZATION = 1
-_RANK = f"ts_rank_cd({DOCUMENT}, to_tsquery('{CONFIG}', %s), {_RANK_NORMALIZATION})::float8"
+
+
+def _rank(document: str) -> str:
+    return f"ts_rank_cd({document}, to_tsquery('{CONFIG}', %s), {_RANK_NORMALIZATION})::float8"
+
 
 # ts_headline parses its input with the same parser as to_tsvector, which takes `<…>` for a tag
 # and drops it from the headline: escaped first, a message's `<script>` comes back as text.
@@ -53,20 +60,19 @@ def search_sql(
 ) -> tuple[str, list[str | int | float]]:
     """The ranked part: rows of (id, rank, marked escaped text, file name, window count, floor, ceiling).
 
-    `matches` is only the GIN index and the instance filter (MATERIALIZED keeps the planner
-    from trading the index for a backward walk of the primary key); ranking re-parses each text,
-    so it runs on the `window` matches with the highest ids only (once: MATERIALIZED keeps a
-    later page's (rank, id) filter from computing it a second time), and ts_headline on the
-    `limit` winners. `stats` reads the window's bounds from the ids alone (window functions over
-    the ranked rows cost a fifth more). `bounds` (from a later page's cursor) keeps the window
-    the first page saw; `after` is the last (rank, id) shown.
+    `candidates` are the `window` matches with the highest ids, with their stored documents: the
+    planner reads them through the GIN index (a rare word) or walks the primary key down until
+    it has the window (a word in most messages), by its statistics of the column. MATERIALIZED
+    keeps the ranking from being computed twice for a later page's (rank, id) filter; ts_headline
+    parses only the `limit` winners. `stats` reads the window's bounds from the ids alone.
+    `bounds` (from a later page's cursor) keeps the window the first page saw; `after` is the
+    last (rank, id) shown.
     """
     tsquery = tsquery_text(terms)
     params: list[str | int | float] = [tsquery, instance_id]
-    peer_filter = bounds_filter = after_filter = ""
-    if peer_id is not None:
-        peer_filter = "AND m.peer_id = %s"
-        params.append(peer_id)
+    bounds_filter = after_filter = ""
+    peer_filter, peer_params = peer_clause(peer_id, instance_id)
+    params += peer_params
     if bounds is not None:
         bounds_filter = "AND m.id BETWEEN %s AND %s"
         params += [bounds.floor, bounds.ceiling]
@@ -76,19 +82,16 @@ def search_sql(
         params += [after[0], after[1]]
     params += [limit, tsquery, HEADLINE_OPTIONS]
     sql = f"""
-        WITH matches AS MATERIALIZED (
-            SELECT m.id FROM sessions_app_message AS m
+        WITH candidates AS MATERIALIZED (
+            SELECT m.id, {DOCUMENT} AS document FROM sessions_app_message AS m
             WHERE {DOCUMENT} @@ to_tsquery('{CONFIG}', %s) AND m.instance_id = %s {peer_filter} {bounds_filter}
-        ),
-        candidates AS (
-            SELECT id FROM matches ORDER BY id DESC LIMIT %s
+            ORDER BY m.id DESC LIMIT %s
         ),
         stats AS (
             SELECT count(*) AS n, min(id) AS floor, max(id) AS ceiling FROM candidates
         ),
         ranked AS MATERIALIZED (
-            SELECT m.id, {_RANK} AS rank
-            FROM candidates JOIN sessions_app_message AS m ON m.id = candidates.id
+            SELECT id, {_rank("document")} AS rank FROM candidates
         ),
         top AS (
             SELECT * FROM ranked {after_filter}
@@ -110,20 +113,16 @@ def older_sql(
     """Matches with ids below `below`, newest first: rows of (id, rank, marked escaped text, file name)."""
     tsquery = tsquery_text(terms)
     params: list[str | int] = [tsquery, instance_id]
-    peer_filter = ""
-    if peer_id is not None:
-        peer_filter = "AND m.peer_id = %s"
-        params.append(peer_id)
+    peer_filter, peer_params = peer_clause(peer_id, instance_id)
+    params += peer_params
     params += [below, limit, tsquery, tsquery, HEADLINE_OPTIONS]
     sql = f"""
-        WITH matches AS MATERIALIZED (
+        WITH top AS MATERIALIZED (
             SELECT m.id FROM sessions_app_message AS m
             WHERE {DOCUMENT} @@ to_tsquery('{CONFIG}', %s) AND m.instance_id = %s {peer_filter} AND m.id < %s
-        ),
-        top AS (
-            SELECT id FROM matches ORDER BY id DESC LIMIT %s
+            ORDER BY m.id DESC LIMIT %s
         )
-        SELECT m.id, {_RANK}, {_HEADLINE}, m.media_file_name
+        SELECT m.id, {_rank(DOCUMENT)}, {_HEADLINE}, m.media_file_name
         FROM top
         JOIN sessions_app_message AS m ON m.id = top.id
         ORDER BY m.id DESC

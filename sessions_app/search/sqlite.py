@@ -13,6 +13,7 @@ import unicodedata
 
 from sessions_app.search.paging import Row, Window
 from sessions_app.search.query import SearchTerms, fts5_match
+from sessions_app.search.query import peer_filter as peer_clause
 from sessions_app.search.snippet import mark_tokens
 
 FTS_TABLE = "sessions_app_message_fts"
@@ -92,10 +93,9 @@ def search_sql(
     """
     match = fts5_match(terms)
     params: list[str | int | float] = [match, instance_id]
-    peer_filter = bounds_filter = after_filter = ""
-    if peer_id is not None:
-        peer_filter = "AND m.peer_id = %s"
-        params.append(peer_id)
+    bounds_filter = after_filter = ""
+    peer_filter, peer_params = peer_clause(peer_id, instance_id)
+    params += peer_params
     if bounds is not None:
         bounds_filter = f"AND {FTS_TABLE}.rowid BETWEEN %s AND %s"
         params += [bounds.floor, bounds.ceiling]
@@ -131,10 +131,8 @@ def older_sql(
     matches and stops; bm25() runs on those only.
     """
     params: list[str | int] = [fts5_match(terms), instance_id]
-    peer_filter = ""
-    if peer_id is not None:
-        peer_filter = "AND m.peer_id = %s"
-        params.append(peer_id)
+    peer_filter, peer_params = peer_clause(peer_id, instance_id)
+    params += peer_params
     params += [below, limit]
     sql = f"""
         SELECT m.id, {_RANK}, m.text, m.media_file_name

@@ -7,7 +7,7 @@ from datetime import datetime
 from typing import Any
 
 from django.core.exceptions import ObjectDoesNotExist
-from django.db.models import F, QuerySet
+from django.db.models import BigIntegerField, Case, F, Q, QuerySet, When
 from django.utils import timezone
 
 from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog, Message
@@ -15,14 +15,36 @@ from sessions_app.models_media import ArchivedMedia, ArchiveRunMedia, MediaStatu
 from sessions_app.telegram.errors import seconds_left
 
 PAGE_SIZE = 50
+# An upgraded group's page: its old basic group's messages, keyed below every id of its own (ids < 2**32).
+OLD_CHAT_SHIFT = 2**40
+UPGRADED_KINDS = ("supergroup", "forum")
 BIGINT_MIN = -(2**63)
 BIGINT_MAX = 2**63 - 1
 
 
 def dialogs_of(*, instance: ConnectorInstance) -> QuerySet[Dialog]:
-    return Dialog.objects.filter(instance=instance).order_by(
-        F("last_message_date").desc(nulls_last=True), "title", "peer_id"
+    return (
+        Dialog.objects.filter(instance=instance)
+        .select_related("migrated_to")
+        .order_by(F("last_message_date").desc(nulls_last=True), "title", "peer_id")
     )
+
+
+def skipped_sentence(count: int) -> str:
+    """ "N dialogs skipped": what the run, the archive page and `manage.py archive` say (empty for none)."""
+    if not count:
+        return ""
+    return f"{count} dialog{'s' if count != 1 else ''} skipped"
+
+
+def dialogs_skipped_of(*, instance: ConnectorInstance) -> list[Dialog]:
+    """The dialogs the last run that reached them could not read, each with its reason."""
+    return list(dialogs_of(instance=instance).exclude(skip_reason=""))
+
+
+def conversation_of(*, instance: ConnectorInstance, peer_id: int) -> QuerySet[Dialog]:
+    """The dialog and the basic groups it was upgraded from (Dialog.migrated_to): one conversation."""
+    return Dialog.objects.filter(instance=instance).filter(Q(peer_id=peer_id) | Q(migrated_to__peer_id=peer_id))
 
 
 def dialog_of(*, instance: ConnectorInstance, peer_id: int) -> Dialog | None:
@@ -98,6 +120,8 @@ class ArchiveProgress:
     media_files_done: int = 0  # the media phase (services.archive_media), when the run chose media
     media_files_total: int = 0
     media_bytes: int = 0
+    dialogs_skipped: int = 0  # dialogs Telegram refused this run (each says why on its row)
+    reconnecting_in: int = 0  # seconds until the next attempt to reconnect a dropped connection; 0: connected
 
     @property
     def status_label(self) -> str:
@@ -163,6 +187,7 @@ def archive_progress(run: ArchiveRun, *, rate: float | None = None, now: datetim
         media_files_done=plan.files_done if plan else 0,
         media_files_total=plan.files_total if plan else 0,
         media_bytes=plan.bytes_done if plan else 0,
+        dialogs_skipped=run.dialogs_skipped,
     )
 
 
@@ -182,6 +207,8 @@ class MessagePage:
     has_newer: bool
     older_cursor: int | None  # for ?before=
     newer_cursor: int | None  # for ?after=
+    oldest_after: int = 0  # ?after= of the oldest page
+    from_before_upgrade: int = 0  # messages archived in the basic group this supergroup was upgraded from
 
 
 def message_page(
@@ -193,22 +220,46 @@ def message_page(
     newest first); neither shows the newest page.
     """
     base = Message.objects.filter(dialog=dialog).select_related("archived_media")
+    key, oldest_after = "message_id", 0
+    counts: dict[int, int] = {}
+    if dialog.kind in UPGRADED_KINDS:  # only a supergroup can have been a basic group
+        counts = dict(Dialog.objects.filter(migrated_to=dialog).values_list("pk", "message_count"))
+    old_chats = list(counts)
+    if old_chats:
+        # One conversation with the basic group it was upgraded from: those messages come first, each
+        # keyed by its own chat (the cursor of one of them is its id minus OLD_CHAT_SHIFT).
+        key, oldest_after = "conversation_key", BIGINT_MIN
+        own = F("message_id")
+        shifted = F("message_id") - OLD_CHAT_SHIFT
+        base = (
+            Message.objects.filter(dialog_id__in=[dialog.pk, *old_chats])
+            .select_related("archived_media")
+            .annotate(
+                conversation_key=Case(
+                    When(dialog_id=dialog.pk, then=own), default=shifted, output_field=BigIntegerField()
+                )
+            )
+        )
     if after is not None:
-        rows = list(base.filter(message_id__gt=after).order_by("message_id")[: size + 1])
+        rows = list(base.filter(**{f"{key}__gt": after}).order_by(key)[: size + 1])
         has_newer = len(rows) > size
         rows = rows[:size]
         rows.reverse()
-        has_older = base.filter(message_id__lte=after).exists()
+        has_older = base.filter(**{f"{key}__lte": after}).exists()
     else:
-        scope = base if before is None else base.filter(message_id__lt=before)
-        rows = list(scope.order_by("-message_id")[: size + 1])
+        scope = base if before is None else base.filter(**{f"{key}__lt": before})
+        rows = list(scope.order_by(f"-{key}")[: size + 1])
         has_older = len(rows) > size
         rows = rows[:size]
-        has_newer = before is not None and base.filter(message_id__gte=before).exists()
+        has_newer = before is not None and base.filter(**{f"{key}__gte": before}).exists()
+    for row in rows:  # where the page of the message it replies to starts, in the same chat
+        shift = getattr(row, key) - row.message_id
+        row.reply_before = None if row.reply_to_id is None else row.reply_to_id + 1 + shift  # type: ignore[attr-defined]
+        row.anchor = f"m{row.message_id}" if not shift else f"m{row.peer_id}-{row.message_id}"  # type: ignore[attr-defined]
     older_cursor: int | None
     newer_cursor: int | None
     if rows:
-        older_cursor, newer_cursor = rows[-1].message_id, rows[0].message_id
+        older_cursor, newer_cursor = getattr(rows[-1], key), getattr(rows[0], key)
     else:
         # An empty page past either end still links back to the messages on the other side.
         older_cursor = min(after + 1, BIGINT_MAX) if after is not None else None
@@ -219,4 +270,6 @@ def message_page(
         has_newer=has_newer,
         older_cursor=older_cursor if has_older else None,
         newer_cursor=newer_cursor if has_newer else None,
+        oldest_after=oldest_after,
+        from_before_upgrade=sum(counts.values()),
     )

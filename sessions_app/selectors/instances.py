@@ -8,7 +8,7 @@ from enum import Enum
 
 from django.contrib.auth.models import AnonymousUser, User
 from django.db.models import Case, F, OrderBy, Q, QuerySet, Value, When
-from django.db.models.functions import Lower
+from django.db.models.functions import Concat, Lower
 
 from sessions_app.models import AuditEvent, ConnectorInstance, InstanceStatus, PendingLogin
 from sessions_app.models_health import Health
@@ -85,21 +85,25 @@ def instances_for_list(instances: QuerySet[ConnectorInstance]) -> QuerySet[Conne
     )
 
 
+_FIELD_SEPARATOR = "\x1f"  # the unit separator: never part of a name, dropped from the query
+
+
 def instances_matching(instances: QuerySet[ConnectorInstance], query: str) -> QuerySet[ConnectorInstance]:
     """Case-insensitive substring of the SESSION, the display name or the account's name or @username.
 
     Only plain columns: the phone is encrypted and never searched. (SQLite folds case for ASCII
     letters only; PostgreSQL for all.)
     """
-    query = query.strip()
+    query = query.strip().replace(_FIELD_SEPARATOR, "")
     if not query:
         return instances
     username = query.removeprefix("@")
-    return instances.filter(
-        Q(session__icontains=query)
-        | Q(name__icontains=query)
-        | Q(telegram_name__icontains=query)
-        | Q(telegram_username__icontains=username)
+    # One case fold and one LIKE over the three fields joined, instead of one per field: the list
+    # scans every visible instance, and on PostgreSQL UPPER() per column was most of that scan.
+    # The separator keeps a match from spanning two fields.
+    joined = Concat("session", Value(_FIELD_SEPARATOR), "name", Value(_FIELD_SEPARATOR), "telegram_name")
+    return instances.alias(list_search_text=joined).filter(
+        Q(list_search_text__icontains=query) | Q(telegram_username__icontains=username)
     )
 
 

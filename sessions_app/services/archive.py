@@ -5,6 +5,9 @@ reading runs on the connection's event loop (services.archive_pipeline) while th
 what was read (services.archive_store). Each chunk of up to 100 messages is stored together with
 its dialog's checkpoints in one transaction, so a worker killed at any instant resumes on the next
 run with no gap and no duplicate. Flood waits are slept (and shown), never fatal.
+
+A dropped connection is reconnected and the reading starts again from the checkpoints; a health
+check is answered over the run's connection between chunks (services.archive_live).
 """
 
 from __future__ import annotations
@@ -14,25 +17,32 @@ import os
 import queue
 import socket
 import time
-from collections.abc import Callable
 from datetime import timedelta
 
 from django.conf import settings
 from django.utils import timezone
 
 from sessions_app.models import ArchiveRun, ArchiveStatus, ConnectorInstance, Dialog
-from sessions_app.selectors.archive import ArchiveProgress, archive_progress
+from sessions_app.services.archive_dialogs import dialog_skip, dialog_unskip, dialogs_to_read, old_chat_adopt
+from sessions_app.services.archive_live import (
+    Progress,
+    archive_reconnect,
+    archive_serve,
+    takeout_files_max,
+)
+from sessions_app.services.archive_live import (
+    ProgressListener as ProgressListener,  # re-exported: archive_runs names the listener from here
+)
 from sessions_app.services.archive_media import archive_media_download
-from sessions_app.services.archive_pipeline import End, Failed, Finished, Flooded, Item, Pipeline, Plan, Stored
+from sessions_app.services.archive_pipeline import End, Failed, Finished, Flooded, Item, Pipeline, Plan, Skipped, Stored
 from sessions_app.services.archive_status import archive_run_set_status
 from sessions_app.services.archive_store import chunks_store
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused, InstanceBusy
-from sessions_app.services.events import event_broadcast
-from sessions_app.services.lease import lease_acquire, lease_hand_over, lease_renew, lease_wanted
+from sessions_app.services.lease import SERVING_PURPOSE, lease_acquire, lease_hand_over, lease_renew, lease_wanted
 from sessions_app.services.operations import telegram_operation
 from sessions_app.telegram.archive import ArchiveConnection, RemoteDialog
-from sessions_app.telegram.errors import FloodWait, TelegramError
+from sessions_app.telegram.errors import FloodWait, TelegramError, TelegramUnreachable
 
 logger = logging.getLogger(__name__)
 
@@ -40,7 +50,6 @@ BEAT_SECONDS = 1.0
 BATCH = 20  # chunks stored in one transaction at most
 GATHER_SECONDS = 0.2  # how long the first chunk of a batch may wait for company
 GATHER_STEP = 0.05  # how often it looks whether the batch is full
-ProgressListener = Callable[[ArchiveProgress], None]
 
 
 def lease_holder_of(run: ArchiveRun) -> str:
@@ -49,27 +58,6 @@ def lease_holder_of(run: ArchiveRun) -> str:
 
 class _HandOver(Exception):
     """Someone waits for the instance's connection: stop reading, hand it over, resume from the checkpoint."""
-
-
-class _Progress:
-    """Keeps the run row and the websocket group informed, without a write per message."""
-
-    def __init__(self, run: ArchiveRun, listener: ProgressListener | None = None) -> None:
-        self.run = run
-        self.listener = listener
-        self.started = time.monotonic()
-        self.waited = 0.0
-
-    def rate(self) -> float:
-        busy = time.monotonic() - self.started - self.waited
-        return round(self.run.messages_saved / busy, 1) if busy > 0 else 0.0
-
-    def publish(self) -> None:
-        """Tell the group and the listener where the run is (the run carries its dialog and flood wait)."""
-        progress = archive_progress(self.run, rate=self.rate())
-        event_broadcast(session=self.run.instance.session, kind="archive", data=progress.as_event())
-        if self.listener is not None:
-            self.listener(progress)
 
 
 def _dialog_row(instance: ConnectorInstance, remote: RemoteDialog) -> Dialog:
@@ -95,15 +83,17 @@ class _Runner:
     dialog is), hands the connection over, takes it back and starts reading again from there.
     """
 
-    def __init__(self, run: ArchiveRun, connection: ArchiveConnection, progress: _Progress) -> None:
+    def __init__(self, run: ArchiveRun, connection: ArchiveConnection, progress: Progress) -> None:
         self.run = run
         self.connection = connection
         self.progress = progress
         self._last_beat = 0.0
         self._flood_started: float | None = None
         self.handovers = 0
+        self.reconnects = 0
         self.peak_in_flight = 0
         self.dialogs: dict[int, tuple[Dialog, RemoteDialog]] = {}
+        self.planned: set[int] = set()  # every dialog this run reads (or read), by pk
 
     def _hand_over(self) -> None:
         """Let a waiting interactive action have the connection, then take it back and carry on."""
@@ -113,7 +103,9 @@ class _Runner:
         lease_hand_over(session=session, holder=holder)
         while True:
             try:
-                lease_acquire(session=session, holder=holder, purpose="archive", wait=BEAT_SECONDS, ask_handover=False)
+                lease_acquire(
+                    session=session, holder=holder, purpose=SERVING_PURPOSE, wait=BEAT_SECONDS, ask_handover=False
+                )
                 break
             except InstanceBusy:
                 self._beat(force=True)  # still alive: not a stale run
@@ -121,6 +113,19 @@ class _Runner:
         self.progress.waited += time.monotonic() - started
         logger.info("archive run %s handed its connection over for %.1f s", self.run.pk, time.monotonic() - started)
         self.connection.reconnect()
+
+    def _reconnect(self) -> None:
+        """The connection dropped: bring it back (showing the countdown, keeping the lease) or end the run."""
+
+        def waiting(seconds: int) -> None:
+            self.progress.reconnecting_in = seconds
+            self._beat(force=True)
+
+        try:
+            self.progress.waited += archive_reconnect(connection=self.connection, waiting=waiting)
+        finally:
+            self.progress.reconnecting_in = 0
+        self.reconnects += 1
 
     def _beat(self, *, force: bool = False) -> None:
         """Heartbeat, lease renewal and progress: at most once a second (the checkpoints are per chunk)."""
@@ -136,6 +141,10 @@ class _Runner:
         )
         lease_renew(session=self.run.instance.session, holder=lease_holder_of(self.run))
         self.progress.publish()
+        if not self.progress.reconnecting_in:
+            archive_serve(
+                session=self.run.instance.session, holder=lease_holder_of(self.run), connection=self.connection
+            )
 
     def _set_status(self, status: str, **fields: object) -> None:
         archive_run_set_status(run=self.run, status=status, **fields)
@@ -168,12 +177,32 @@ class _Runner:
             pipeline.stored(len(items))
         self.run.messages_saved += added
         self.run.current_dialog = self.dialogs[items[-1].key][0]
+        for item in items:
+            if item.migrated_from is not None:
+                self._adopt(self.dialogs[item.key][0], item.migrated_from)
         self._beat()
 
+    def _adopt(self, supergroup: Dialog, remote: RemoteDialog) -> None:
+        """The supergroup was upgraded from a basic group: read that group too, in this run."""
+        dialog = old_chat_adopt(supergroup=supergroup, remote=remote)
+        if dialog.pk not in self.planned:
+            self.planned.add(dialog.pk)
+            self.dialogs[dialog.pk] = (dialog, remote)
+            self.run.dialogs_total += 1
+            self._set_status(self.run.status, dialogs_total=self.run.dialogs_total)
+
     def _finish(self, key: int) -> None:
-        self.dialogs.pop(key)
+        dialog, _remote = self.dialogs.pop(key)
+        dialog_unskip(dialog=dialog)
         self.run.dialogs_done += 1
         self._set_status(self.run.status, dialogs_done=self.run.dialogs_done, messages_saved=self.run.messages_saved)
+        self._beat(force=True)
+
+    def _skip(self, key: int, reason: str) -> None:
+        """Telegram refused this dialog: keep what it stored, say why on its row, go on with the others."""
+        dialog_skip(dialog=self.dialogs.pop(key)[0], reason=reason)
+        self.run.dialogs_skipped += 1
+        self._set_status(self.run.status, dialogs_skipped=self.run.dialogs_skipped)
         self._beat(force=True)
 
     def _next(self, pipeline: Pipeline) -> list[Item]:
@@ -223,6 +252,8 @@ class _Runner:
                     self._flood_began(item.seconds)
                 elif isinstance(item, Finished):
                     self._finish(item.key)
+                elif isinstance(item, Skipped):
+                    self._skip(item.key, item.reason)
             if lease_wanted(session=session, holder=holder):
                 raise _HandOver()
 
@@ -247,17 +278,21 @@ class _Runner:
             try:
                 remotes = self.connection.dialogs()
                 break
+            except TelegramUnreachable:
+                self._reconnect()
             except FloodWait as error:
                 self._flood_began(error.seconds)
                 time.sleep(error.seconds)  # Telegram named the wait: this sleep *is* the rate limit
                 self._flood_ended()
-        for remote in remotes:
-            dialog = _dialog_row(self.run.instance, remote)
+        listed = [(_dialog_row(self.run.instance, remote), remote) for remote in remotes]
+        for dialog, remote in dialogs_to_read(instance=self.run.instance, listed=listed):
             self.dialogs[dialog.pk] = (dialog, remote)
+        self.planned = set(self.dialogs)
         # A resumed (interrupted) run walks every dialog again: counting on from its old
         # dialogs_done would end with more dialogs done than there are.
-        self.run.dialogs_total, self.run.dialogs_done = len(remotes), 0
-        self._set_status(ArchiveStatus.RUNNING, dialogs_total=len(remotes), dialogs_done=0)
+        total = len(self.dialogs)
+        self.run.dialogs_total, self.run.dialogs_done, self.run.dialogs_skipped = total, 0, 0
+        self._set_status(ArchiveStatus.RUNNING, dialogs_total=total, dialogs_done=0, dialogs_skipped=0)
         while self.dialogs:
             concurrency = settings.ARCHIVE_CONCURRENT_DIALOGS
             pipeline = Pipeline(
@@ -270,16 +305,23 @@ class _Runner:
                 pipeline.stop()
                 self._hand_over()
                 continue  # read again from the checkpoints just stored
+            except TelegramUnreachable:
+                pipeline.stop()
+                self._reconnect()
+                continue  # the same: what was stored is where each dialog goes on
             finally:
                 pipeline.stop()
                 self.peak_in_flight = max(self.peak_in_flight, pipeline.peak_in_flight)
+            if self.dialogs:
+                continue  # old basic groups found in their supergroups' first messages: read them too
             if self._flood_started is not None:
                 self._flood_ended()
             logger.info(
-                "archive run %s: at most %d dialogs read at once, %d handovers",
+                "archive run %s: at most %d dialogs read at once, %d handovers, %d reconnects",
                 self.run.pk,
                 self.peak_in_flight,
                 self.handovers,
+                self.reconnects,
             )
             return
 
@@ -290,7 +332,7 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
     if run.status not in (ArchiveStatus.QUEUED, ArchiveStatus.INTERRUPTED):
         return run
     instance = run.instance
-    progress = _Progress(run, listener)
+    progress = Progress(run, listener)
     run.status, run.started_at, run.heartbeat_at = ArchiveStatus.RUNNING, timezone.now(), timezone.now()
     run.worker_host, run.worker_pid = socket.gethostname(), os.getpid()
     run.save(update_fields=["status", "started_at", "heartbeat_at", "worker_host", "worker_pid"])
@@ -298,8 +340,9 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
         with telegram_operation(
             instance=instance, actor=run.started_by, action="archive.run", holder=lease_holder_of(run)
         ) as op:
+            files_max = takeout_files_max(run)
             with ArchiveConnection(
-                session=op.session, api=op.api, label=op.label, use_takeout=run.use_takeout
+                session=op.session, api=op.api, label=op.label, use_takeout=run.use_takeout, takeout_files_max=files_max
             ) as connection:
                 _Runner(run, connection, progress).all_dialogs()
                 archive_media_download(run=run, connection=connection, holder=op.holder, listener=listener)
@@ -315,7 +358,7 @@ def archive_run_execute(*, run_id: int, listener: ProgressListener | None = None
         instance=instance,
         actor=run.started_by,
         action="archive.run",
-        detail={"run": run.pk, "messages": run.messages_saved},
+        detail={"run": run.pk, "messages": run.messages_saved, "dialogs_skipped": run.dialogs_skipped},
     )
     progress.publish()
     return run

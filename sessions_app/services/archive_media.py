@@ -5,7 +5,8 @@ is stored once per instance, keyed by Telegram's file id (ArchivedMedia); every 
 it points to that row. A row becomes "done" only after the store holds the whole file, so a run
 killed at any instant resumes with the files not done yet and never serves a half file. Flood
 waits are slept and shown like the message phase's; a waiting interactive action gets the
-connection between two files.
+connection between two files, a waiting health check its answer over it; a dropped connection is
+reconnected (services.archive_live) and the file goes on from its last whole part.
 
 Kinds a run can choose (MediaKind) and the message media kinds each covers: KIND_GROUPS.
 """
@@ -17,7 +18,7 @@ import logging
 import tempfile
 import time
 from collections.abc import Callable, Iterable
-from concurrent.futures import Future
+from concurrent.futures import CancelledError, Future
 from dataclasses import dataclass
 from datetime import timedelta
 from itertools import groupby
@@ -31,15 +32,16 @@ from django.utils import timezone
 
 from sessions_app.models import ArchiveRun, ArchiveStatus, Message
 from sessions_app.models_media import ArchivedMedia, ArchiveRunMedia, MediaKind, MediaStatus
-from sessions_app.selectors.archive import ArchiveProgress, archive_progress
+from sessions_app.selectors.archive import archive_progress
+from sessions_app.services.archive_live import ProgressListener, archive_reconnect, archive_serve, progress_publish
 from sessions_app.services.archive_status import archive_run_set_status
 from sessions_app.services.errors import ActionRefused, InstanceBusy
-from sessions_app.services.events import event_broadcast
-from sessions_app.services.lease import lease_acquire, lease_hand_over, lease_renew, lease_wanted
+from sessions_app.services.lease import SERVING_PURPOSE, lease_acquire, lease_hand_over, lease_renew, lease_wanted
 from sessions_app.storage import StoreError, get_media_storage, media_key
 from sessions_app.telegram.archive import ArchiveConnection, RemoteDialog
-from sessions_app.telegram.errors import FloodWait, TelegramError
-from sessions_app.telegram.media import FileReferenceExpired, RemoteMedia, download_into
+from sessions_app.telegram.errors import FloodWait, TelegramError, TelegramUnreachable
+from sessions_app.telegram.media import FileReferenceExpired, RemoteMedia
+from sessions_app.telegram.refusals import DialogRefused
 
 logger = logging.getLogger(__name__)
 
@@ -52,7 +54,6 @@ KIND_GROUPS: dict[str, tuple[str, ...]] = {
 BATCH = 100  # message ids per messages.getMessages
 BEAT_SECONDS = 1.0
 SPOOL_BYTES = 1024 * 1024  # a download stays in memory up to this size, then goes to a temp file
-ProgressListener = Callable[[ArchiveProgress], None]
 T = TypeVar("T")
 
 
@@ -102,6 +103,7 @@ class _Download(NamedTuple):
 
     sink: IO[bytes]
     future: Future[TelegramError | None]
+    generation: int  # the connection it started on (a failure of an older one needs no new reconnect)
 
 
 def _wanted(plan: ArchiveRunMedia) -> QuerySet[Message]:
@@ -144,8 +146,12 @@ class _MediaPhase:
             if remote is None:  # the chat is gone from the account: its files cannot be read any more
                 self.plan.files_total -= len(messages)
                 continue
-            for start in range(0, len(messages), BATCH):
-                self._batch(remote, messages[start : start + BATCH])
+            try:
+                for start in range(0, len(messages), BATCH):
+                    self._batch(remote, messages[start : start + BATCH])
+            except DialogRefused:  # removed from it, or private now: like a chat that is gone
+                self.plan.files_total -= len([m for m in messages if m[0] not in self.handled])
+                continue
         self._beat(force=True)
 
     def _batch(self, remote: RemoteDialog, messages: list[tuple[int, int]]) -> None:
@@ -210,7 +216,7 @@ class _MediaPhase:
 
     def _start(self, item: RemoteMedia) -> _Download:
         sink = tempfile.SpooledTemporaryFile(max_size=SPOOL_BYTES)  # noqa: SIM115 - closed by _finish
-        return _Download(sink, self.connection.submit(download_into(self.connection.requester, item, sink)))
+        return _Download(sink, self.connection.start_download(item, sink), self.connection.generation)
 
     def _resume(self, item: RemoteMedia, sink: IO[bytes]) -> TelegramError | None:
         try:
@@ -221,12 +227,18 @@ class _MediaPhase:
 
     def _finish(self, media: ArchivedMedia, item: RemoteMedia, remote: RemoteDialog, download: _Download) -> None:
         """Wait for the file (sleeping flood waits, refreshing an expired reference once), then store it."""
-        refreshed = False
+        refreshed, generation = False, download.generation
         with download.sink as sink:
-            error = download.future.result()
+            try:
+                error = download.future.result()
+            except CancelledError:  # its connection was closed under it (a reconnect): go on from its last part
+                error = TelegramUnreachable()
             while error is not None:
                 if isinstance(error, FloodWait):
                     self._sleep_flood(error)
+                elif isinstance(error, TelegramUnreachable):
+                    if generation == self.connection.generation:  # not reconnected since it started
+                        self._reconnect()
                 elif isinstance(error, FileReferenceExpired) and not refreshed:
                     fresh = self._call(functools.partial(self.connection.media, remote, [item.message_id]))
                     if item.message_id not in fresh:
@@ -237,7 +249,8 @@ class _MediaPhase:
                     self._failed(media, error.message)  # Telegram refused this one file
                     return
                 else:
-                    raise error  # the session, the network: the run's problem
+                    raise error  # the session: the run's problem
+                generation = self.connection.generation
                 error = self._resume(item, sink)
             size = sink.tell()
             sink.seek(0)
@@ -259,21 +272,31 @@ class _MediaPhase:
         logger.info("archive run %s could not download file %s: %s", self.run.pk, media.file_id, message)
 
     def _call(self, request: Callable[[], T]) -> T:
-        """One request to Telegram, repeated after each flood wait."""
+        """One request to Telegram, repeated after each flood wait and after a reconnect."""
         while True:
             try:
                 return request()
             except FloodWait as error:
                 self._sleep_flood(error)
+            except TelegramUnreachable:
+                self._reconnect()
+
+    def _reconnect(self) -> None:
+        def waiting(seconds: int) -> None:
+            self._save_counters()
+            lease_renew(session=self.session, holder=self.holder)
+            self._publish(reconnecting_in=seconds)
+
+        archive_reconnect(connection=self.connection, waiting=waiting)
 
     def _save_counters(self) -> None:
         self.plan.save(update_fields=["files_total", "files_done", "files_failed", "files_too_big", "bytes_done"])
 
-    def _publish(self) -> None:
+    def _publish(self, reconnecting_in: int = 0) -> None:
         progress = archive_progress(self.run)
-        event_broadcast(session=self.session, kind="archive", data=progress.as_event())
-        if self.listener is not None:
-            self.listener(progress)
+        progress_publish(
+            session=self.session, progress=progress, listener=self.listener, reconnecting_in=reconnecting_in
+        )
 
     def _beat(self, *, force: bool = False) -> bool:
         """Heartbeat, counters, lease and progress: at most once a second; True when it beat."""
@@ -286,6 +309,7 @@ class _MediaPhase:
         ArchiveRun.objects.filter(pk=self.run.pk).update(heartbeat_at=self.run.heartbeat_at)
         lease_renew(session=self.session, holder=self.holder)
         self._publish()
+        archive_serve(session=self.session, holder=self.holder, connection=self.connection)
         return True
 
     def _set_status(self, status: str, **fields: object) -> None:
@@ -309,7 +333,11 @@ class _MediaPhase:
         while True:
             try:
                 lease_acquire(
-                    session=self.session, holder=self.holder, purpose="archive", wait=BEAT_SECONDS, ask_handover=False
+                    session=self.session,
+                    holder=self.holder,
+                    purpose=SERVING_PURPOSE,
+                    wait=BEAT_SECONDS,
+                    ask_handover=False,
                 )
                 break
             except InstanceBusy:

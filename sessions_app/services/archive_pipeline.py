@@ -23,6 +23,7 @@ from datetime import datetime
 
 from sessions_app.telegram.archive import ArchiveConnection, ArchivedMessage, Chunk, RemoteDialog
 from sessions_app.telegram.errors import FloodWait
+from sessions_app.telegram.refusals import DialogRefused
 
 CHUNK = 100
 
@@ -49,6 +50,7 @@ class Stored:
     refresh: bool  # rewrites rows that exist (edits) instead of only adding new ones
     total: int | None
     completes_history: bool = False  # the backward pass reached the dialog's first message
+    migrated_from: RemoteDialog | None = None  # the basic group this supergroup was upgraded from
 
 
 @dataclass
@@ -66,8 +68,19 @@ class Finished:
 
 
 @dataclass
+class Skipped:
+    """Telegram refused this one dialog (left, banned, private, deleted): the run goes on without it.
+
+    What it had handed over before the refusal is stored and checkpointed; the next run asks again.
+    """
+
+    key: int
+    reason: str
+
+
+@dataclass
 class Failed:
-    """A dialog's reading stopped on an error other than a flood wait: the run ends with it."""
+    """A dialog's reading stopped on an error about the account (not a flood wait, not one dialog): the run ends."""
 
     error: Exception
 
@@ -77,7 +90,7 @@ class End:
     """Nothing more comes: every dialog finished or one failed."""
 
 
-Item = Stored | Flooded | Finished | Failed | End
+Item = Stored | Flooded | Finished | Skipped | Failed | End
 
 
 @dataclass
@@ -144,13 +157,21 @@ class Pipeline:
 
         async def worker() -> None:
             for plan in plans:  # one shared iterator: each dialog goes to exactly one worker
-                await self._dialog(plan)
+                try:
+                    await self._dialog(plan)
+                except DialogRefused as refused:
+                    self.items.put(Skipped(plan.key, refused.message))
 
+        workers = [asyncio.ensure_future(worker()) for _ in range(min(self.concurrency, len(self.plans)))]
         try:
-            await asyncio.gather(*(worker() for _ in range(min(self.concurrency, len(self.plans)))))
+            await asyncio.gather(*workers)
         except Exception as error:  # noqa: BLE001 - handed to the run's thread, which raises it there
             self.items.put(Failed(error))
         finally:
+            # One failed (a dropped connection, say): the other dialogs stop too, no request left behind.
+            for task in workers:
+                task.cancel()
+            await asyncio.gather(*workers, return_exceptions=True)
             self.items.put(End())
 
     async def _emit(self, item: Stored) -> None:
@@ -202,6 +223,7 @@ class Pipeline:
                         refresh=False,
                         total=chunk.total,
                         completes_history=done,
+                        migrated_from=chunk.migrated_from,
                     )
                 )
                 if done:

@@ -12,6 +12,14 @@ On SQLite (the default, with a UTC connection) the statement runs on the driver'
 an ArchivedMessage is its row's parameters as they are: the dates are Unix seconds that
 ``datetime(?, 'unixepoch')`` turns into the very text Django writes, inside sqlite3_step, where
 the reading thread keeps the interpreter lock (bench/README.md: per-thread figures).
+
+On PostgreSQL a multi-row INSERT costs the client more than the server: psycopg quotes each of
+its ~2,000 parameters into the statement text (Django's client-side binding) and the server parses
+it anew. So a transaction's rows go through ``COPY`` into a temporary staging table (created once
+per connection, emptied at every commit), and one ``INSERT … SELECT … ON CONFLICT`` per kind of
+write (new history, refreshed edits) moves them into the message table, counting the new rows of
+each dialog in the same statement; the dates go in as Unix seconds and ``to_timestamp()`` turns
+them into timestamptz on the server. See _write_postgresql().
 """
 
 from __future__ import annotations
@@ -108,22 +116,125 @@ def _rows_per_statement() -> int:
     return max(1, min(1_000, limit // len(_COLUMNS)))
 
 
+# -- PostgreSQL: COPY into a staging table, then one INSERT … SELECT per kind of write ----------------
+
+_STAGE = "teleconnect_archive_stage"  # a temporary table: one per connection, emptied by every commit
+# ON COMMIT DELETE ROWS empties it without dead rows (autovacuum never visits temporary tables).
+# Its columns take their types from the message table's, so a migration that changes one follows.
+_STAGE_DATES = ("date", "edit_date")
+
+
+@functools.lru_cache(maxsize=1)
+def _stage_ddl() -> str:
+    quote = connection.ops.quote_name
+    columns = ", ".join(
+        f"0::float8 AS {quote(c + '_unix')}" if c in _STAGE_DATES else f"m.{quote(c)}" for c in _COLUMNS
+    )
+    return (
+        f"CREATE TEMPORARY TABLE IF NOT EXISTS {quote(_STAGE)} ON COMMIT DELETE ROWS AS "  # noqa: S608
+        f"SELECT false AS refresh, {columns} FROM {quote(Message._meta.db_table)} AS m WITH NO DATA"
+    )
+
+
+@functools.lru_cache(maxsize=1)
+def _copy_sql() -> str:
+    quote = connection.ops.quote_name
+    names = ["refresh", *(c + "_unix" if c in _STAGE_DATES else c for c in _COLUMNS)]
+    return f"COPY {quote(_STAGE)} ({', '.join(quote(c) for c in names)}) FROM STDIN"
+
+
+@functools.lru_cache(maxsize=2)
+def _move_sql(*, refresh: bool) -> str:
+    """Staged rows of one kind into the message table: rows of (dialog id, how many of its rows were new).
+
+    New history counts the rows its INSERT … ON CONFLICT DO NOTHING returns. A refresh (DO UPDATE
+    returns every row) counts first, in the same statement's snapshot, the staged rows that have
+    no message yet.
+    """
+    quote = connection.ops.quote_name
+    table = quote(Message._meta.db_table)
+    columns = ", ".join(quote(c) for c in _COLUMNS)
+    values = ", ".join(
+        f"to_timestamp(s.{quote(c + '_unix')})" if c in _STAGE_DATES else f"s.{quote(c)}" for c in _COLUMNS
+    )
+    key = ("instance_id", "peer_id", "message_id")
+    conflict = ", ".join(quote(c) for c in key)
+    insert = (
+        f"INSERT INTO {table} ({columns}) SELECT {values} FROM {quote(_STAGE)} AS s "  # noqa: S608
+        f"WHERE s.refresh = {'true' if refresh else 'false'} ON CONFLICT ({conflict}) "
+    )
+    if not refresh:
+        return (
+            f"WITH written AS ({insert} DO NOTHING RETURNING {quote('dialog_id')}) "  # noqa: S608
+            f"SELECT {quote('dialog_id')}, count(*) FROM written GROUP BY 1"
+        )
+    update = ", ".join(f"{quote(c)} = excluded.{quote(c)}" for c in MUTABLE_FIELDS)
+    match = " AND ".join(f"m.{quote(c)} = s.{quote(c)}" for c in key)
+    # Every part of the statement sees the same snapshot, so `fresh` counts the rows before the
+    # upsert; a data-modifying WITH runs to completion whether or not the main query reads it.
+    return (
+        f"WITH fresh AS (SELECT s.{quote('dialog_id')}, count(*) AS n FROM {quote(_STAGE)} AS s "  # noqa: S608
+        f"WHERE s.refresh AND NOT EXISTS (SELECT 1 FROM {table} AS m WHERE {match}) GROUP BY 1), "
+        f"written AS ({insert} DO UPDATE SET {update}) "
+        f"SELECT {quote('dialog_id')}, n FROM fresh"
+    )
+
+
+def _write_postgresql(groups: Sequence[tuple[Dialog, list[ArchivedMessage], bool]]) -> dict[int, int]:
+    """Write every group's rows in two statements and a COPY; returns how many rows were new, by dialog id.
+
+    A group's rows are unique by message id already (ON CONFLICT DO UPDATE may touch a row once).
+    """
+    kinds = {refresh for _dialog, messages, refresh in groups if messages}
+    new: dict[int, int] = {}
+    if not kinds:
+        return new
+    with connection.cursor() as cursor:
+        cursor.execute(_stage_ddl())
+        with cursor.copy(_copy_sql()) as copy:
+            write = copy.write_row
+            for dialog, messages, refresh in groups:
+                head = (refresh, dialog.instance_id, dialog.pk, dialog.peer_id)
+                for row in messages:
+                    write(head + row)
+        for refresh in sorted(kinds):  # new history first, as the pipeline hands it over
+            cursor.execute(_move_sql(refresh=refresh))
+            for dialog_id, count in cursor.fetchall():
+                new[dialog_id] = new.get(dialog_id, 0) + count
+        # Inside a caller's transaction (a savepoint, or autocommit turned off) no commit empties
+        # the stage before the next write: empty it now.
+        if connection.savepoint_ids or not connection.commit_on_exit:
+            cursor.execute(f"DELETE FROM {connection.ops.quote_name(_STAGE)}")  # noqa: S608
+    return new
+
+
+# -- SQLite (and any other engine): one multi-row INSERT per chunk --------------------------------------
+
+
+def _unique(messages: Sequence[ArchivedMessage]) -> list[ArchivedMessage]:
+    """One row per message id, the last one seen: ON CONFLICT DO UPDATE may touch a row once."""
+    return list({m.message_id: m for m in messages}.values())
+
+
 def _write(dialog: Dialog, messages: Sequence[ArchivedMessage], *, refresh: bool) -> int:
     """Write one dialog's rows; returns how many of them were new."""
-    by_id = {m.message_id: m for m in messages}  # one row per message: ON CONFLICT may touch a row once
-    unique = list(by_id.values())
+    unique = _unique(messages)
     existing = 0
     if refresh:
         existing = Message.objects.filter(
-            instance_id=dialog.instance_id, peer_id=dialog.peer_id, message_id__in=list(by_id)
+            instance_id=dialog.instance_id, peer_id=dialog.peer_id, message_id__in=[m.message_id for m in unique]
         ).count()
     written = 0
     step = _rows_per_statement()
     vendor, unix_in_sql = connection.vendor, _unix_in_sql()
     # SQLite: the driver's own cursor (same connection, same transaction). Django's wrapper would
     # rescan the whole statement for placeholders each time; the work is sqlite3_step's, which
-    # runs without the interpreter lock while the reading thread parses the next chunks.
-    with contextlib.closing(connection.connection.cursor()) if vendor == "sqlite" else connection.cursor() as cursor:
+    # runs without the interpreter lock while the reading thread parses the next chunks. Its errors
+    # still reach the caller as Django's (IntegrityError, OperationalError, ...), as the wrapper's would.
+    with (
+        connection.wrap_database_errors,
+        contextlib.closing(connection.connection.cursor()) if vendor == "sqlite" else connection.cursor() as cursor,
+    ):
         for start in range(0, len(unique), step):
             part = unique[start : start + step]
             sql = _insert_sql(vendor, unix_in_sql, len(part), update=refresh)
@@ -176,10 +287,22 @@ def chunks_store(chunks: Sequence[tuple[Dialog, Stored]]) -> int:
     for dialog, chunk in chunks:
         groups.setdefault((dialog.pk, chunk.refresh), (dialog, []))[1].append(chunk)
     added = 0
+    postgresql = connection.vendor == "postgresql"
     with transaction.atomic():
+        new_by_dialog: dict[int, int] = {}
+        if postgresql:
+            new_by_dialog = _write_postgresql(
+                [
+                    (dialog, _unique([m for part in parts for m in part.messages]), refresh)
+                    for (_pk, refresh), (dialog, parts) in groups.items()
+                ]
+            )
         for (_pk, refresh), (dialog, parts) in groups.items():
-            messages = [m for part in parts for m in part.messages]
-            new = _write(dialog, messages, refresh=refresh) if messages else 0
+            if postgresql:
+                new = new_by_dialog.pop(dialog.pk, 0)  # both kinds of a dialog's rows, counted once
+            else:
+                messages = [m for part in parts for m in part.messages]
+                new = _write(dialog, messages, refresh=refresh) if messages else 0
             dialog.message_count += new
             added += new
             for part in parts:

@@ -3,6 +3,10 @@
 A lease is a DB row with an expiry. Interactive actions wait a few seconds for it; while they
 wait they mark the row as wanted, and a long holder (an archive run) that sees the mark between
 chunks hands the connection over, waits for the action to finish and carries on.
+
+A holder that *serves* (its purpose is SERVING_PURPOSE: an archive run) also answers requests for
+others over its own connection: a health check leaves one (ServedRequest) and waits, instead of
+taking the connection away (lease_ask, lease_requests_waiting, lease_request_answer).
 """
 
 from __future__ import annotations
@@ -19,9 +23,11 @@ from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from sessions_app.models import TelegramLease
+from sessions_app.models_network import ServedRequest
 from sessions_app.services.errors import InstanceBusy
 
 _POLL_SECONDS = 0.05
+SERVING_PURPOSE = "archive.run"  # the lease of an archive run: it serves requests between chunks
 # The leases this thread (or task) holds: an operation nested in another on the same instance (a
 # login step that mints the dashboard's key) runs under the outer lease instead of waiting for it.
 _held: ContextVar[dict[str, str]] = ContextVar("teleconnect_leases_held", default={})  # noqa: B039 - never mutated
@@ -98,3 +104,47 @@ def telegram_lease(*, session: str, purpose: str, wait: float | None = None, hol
     finally:
         _held.reset(token)
         lease_release(session=session, holder=holder)
+
+
+def lease_serving(*, session: str) -> str | None:
+    """The holder of the instance's live lease when it serves requests for others (an archive run), else None."""
+    return (
+        TelegramLease.objects.filter(session=session, purpose=SERVING_PURPOSE, expires_at__gt=timezone.now())
+        .values_list("holder", flat=True)
+        .first()
+    )
+
+
+def lease_ask(*, session: str, holder: str, method: str, wait: float) -> ServedRequest | None:
+    """Leave a request for the serving ``holder`` and wait up to ``wait`` seconds for its answer.
+
+    None when the holder let the lease go meanwhile (the caller then takes the lease itself);
+    InstanceBusy when no answer came in time. The request is gone afterwards either way.
+    """
+    # Left by askers that died waiting: nobody reads them any more.
+    ServedRequest.objects.filter(created_at__lt=timezone.now() - timedelta(hours=1)).delete()
+    request = ServedRequest.objects.create(session=session, holder=holder, method=method)
+    deadline = time.monotonic() + wait
+    try:
+        while True:
+            request.refresh_from_db()
+            if request.answered_at is not None:
+                return request
+            if not TelegramLease.objects.filter(session=session, holder=holder).exists():
+                return None
+            if time.monotonic() >= deadline:
+                raise InstanceBusy()
+            # A DB row has no wake-up signal across processes; poll briefly (bounded by `wait`).
+            time.sleep(_POLL_SECONDS)
+    finally:
+        ServedRequest.objects.filter(pk=request.pk).delete()
+
+
+def lease_requests_waiting(*, session: str, holder: str) -> list[ServedRequest]:
+    """The requests left for ``holder`` that it has not answered yet, oldest first."""
+    return list(ServedRequest.objects.filter(session=session, holder=holder, answered_at__isnull=True).order_by("pk"))
+
+
+def lease_request_answer(*, request: ServedRequest, answer: object = None, error: str = "") -> None:
+    """The holder's answer (JSON), or the sentence of a refusal."""
+    ServedRequest.objects.filter(pk=request.pk).update(answered_at=timezone.now(), answer=answer, error=error)

@@ -8,22 +8,18 @@ become ArchivedMessage rows here.
 
 from __future__ import annotations
 
-import concurrent.futures
 import datetime
 import functools
-from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
-from typing import IO, Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
-from telethon import TelegramClient, functions, types, utils
+from telethon import functions, types, utils
 
-from sessions_app.telegram import client as telegram
 from sessions_app.telegram import errors as app_errors
 from sessions_app.telegram import media as telegram_media
-from sessions_app.telegram.bridge import LoopThread
+from sessions_app.telegram.archive_link import ArchiveLink
+from sessions_app.telegram.refusals import dialog_refusal
 from sessions_app.telegram.text import storable
-
-T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -35,10 +31,27 @@ class RemoteDialog:
     top_message_id: int
     last_date: datetime.datetime | None
     entity: Any  # Telethon's entity, used only to address requests during this run
+    migrated_to: int | None = None  # a basic group upgraded to a supergroup: the supergroup's marked id
 
     @property
     def input_peer(self) -> Any:
         return utils.get_input_peer(self.entity)
+
+
+def old_chat(peer_id: int, title: str) -> RemoteDialog:
+    """The basic group a supergroup was upgraded from: addressed by its id alone (basic groups need no hash).
+
+    Telegram drops it from the dialog list; its messages stay readable under its own ids.
+    """
+    return RemoteDialog(
+        peer_id=peer_id,
+        kind="group",
+        title=title,
+        username="",
+        top_message_id=0,
+        last_date=None,
+        entity=types.InputPeerChat(utils.resolve_id(peer_id)[0]),
+    )
 
 
 class ArchivedMessage(NamedTuple):
@@ -77,11 +90,14 @@ class Chunk:
     exhausted: bool
     error: app_errors.TelegramError | None = None
     total: int | None = None
+    migrated_from: RemoteDialog | None = None  # messageActionChannelMigrateFrom: the old basic group
 
 
 def _kind(entity: Any) -> str:
     if isinstance(entity, types.User):
         return "bot" if entity.bot else "user"
+    if isinstance(entity, types.ChannelForbidden):
+        return "supergroup" if entity.megagroup else "channel"
     if isinstance(entity, types.Channel):
         if getattr(entity, "forum", False):
             return "forum"
@@ -150,6 +166,17 @@ def _reply(message: types.Message) -> tuple[int | None, int | None]:
     return reply.reply_to_msg_id, topic
 
 
+def _migrated_from(messages: list[types.Message | types.MessageService]) -> RemoteDialog | None:
+    """The old basic group a supergroup's first message (messageActionChannelMigrateFrom) names, if any."""
+    for message in messages:
+        if isinstance(message, types.MessageService) and isinstance(
+            message.action, types.MessageActionChannelMigrateFrom
+        ):
+            action = message.action
+            return old_chat(utils.get_peer_id(types.PeerChat(action.chat_id)), storable(action.title, 300))
+    return None
+
+
 def display_names(users: list[Any], chats: list[Any]) -> dict[int, str]:
     """The names of an answer's users and chats by marked peer id, as the archive stores them."""
     return {utils.get_peer_id(entity): storable(utils.get_display_name(entity), 300) for entity in (*users, *chats)}
@@ -182,115 +209,22 @@ def to_archived(message: types.Message | types.MessageService, names: dict[int, 
     ))  # fmt: skip
 
 
-class ArchiveConnection:
+class ArchiveConnection(ArchiveLink):
     """One connected client for a whole archive run, driven from sync code through the bridge.
 
     The client lives on a LoopThread (sessions_app.telegram.bridge), so the next chunk can be
     read from Telegram while the caller writes the previous one to the database. Telethon errors
     come out as sessions_app.telegram.errors exceptions (FloodWait carries the seconds; the caller
-    sleeps and resumes from its checkpoint). ``disconnect()`` and ``reconnect()`` let the run hand
-    the connection to an interactive action and take it back.
+    sleeps and resumes from its checkpoint). Connecting, handing over, reconnecting and the takeout
+    are ArchiveLink's (telegram.archive_link); the reading is here.
     """
-
-    def __init__(
-        self,
-        *,
-        session: str,
-        api: telegram.ApiCredentials,
-        label: telegram.ClientLabel | None = None,
-        use_takeout: bool = False,
-    ) -> None:
-        self._loop = LoopThread("telegram-archive")
-        self._session = session
-        self._api = api
-        self._label = label
-        self._use_takeout = use_takeout
-        self._client: TelegramClient | None = None
-        self._takeout: Any = None
-        self._requester: TelegramClient | None = None
-
-    def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T]:
-        return self._loop.submit(coro)
-
-    def call_soon(self, callback: Callable[[], object]) -> None:
-        """Run a plain callback on the connection's loop (e.g. free a slot from the storing thread)."""
-        self._loop.call_soon(callback)
-
-    def run(self, coro: Coroutine[Any, Any, T]) -> T:
-        """Run a coroutine on the connection's loop and wait; Telethon's errors come out translated."""
-        return self._run(coro)
-
-    def _run(self, coro: Coroutine[Any, Any, T]) -> T:
-        try:
-            return self._loop.run(coro)
-        except app_errors.TelegramError:
-            raise
-        except Exception as exc:  # noqa: BLE001 - every Telethon/network failure is translated
-            raise app_errors.translate(exc) from exc
-
-    @property
-    def requester(self) -> TelegramClient:
-        if self._requester is None:
-            raise app_errors.TelegramError("The archive's Telegram connection is closed.")
-        return self._requester
-
-    def open(self) -> None:
-        async def connect() -> None:
-            self._client = telegram.build_client(self._session, self._api, self._label)
-            await self._client.connect()
-            if not await self._client.is_user_authorized():
-                raise app_errors.NotAuthorized()
-            self._requester = self._client
-            if self._use_takeout:
-                self._takeout = self._client.takeout(
-                    finalize=True, users=True, chats=True, megagroups=True, channels=True
-                )
-                self._requester = await self._takeout.__aenter__()
-
-        self._run(connect())
-
-    def disconnect(self) -> None:
-        """Finish the takeout (if any) and disconnect; the loop stays for reconnect()."""
-
-        async def disconnect() -> None:
-            if self._takeout is not None:
-                try:
-                    await self._takeout.__aexit__(None, None, None)
-                except Exception:  # noqa: BLE001, S110 - finishing the takeout is best effort on close
-                    pass
-            if self._client is not None:
-                await self._client.disconnect()
-
-        try:
-            self._loop.run(disconnect())
-        finally:
-            self._client = self._takeout = self._requester = None
-
-    def reconnect(self) -> None:
-        self.open()
-
-    def close(self) -> None:
-        try:
-            self.disconnect()
-        finally:
-            self._loop.close()
-
-    def __enter__(self) -> ArchiveConnection:
-        try:
-            self.open()
-        except BaseException:
-            self.close()  # a failed open (e.g. takeout not approved) still disconnects and closes the loop
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
 
     def dialogs(self) -> list[RemoteDialog]:
         async def collect() -> list[RemoteDialog]:
             found = []
             async for dialog in self.requester.iter_dialogs():
                 entity = dialog.entity
+                migrated_to = getattr(entity, "migrated_to", None)  # a Chat upgraded to a supergroup
                 found.append(
                     RemoteDialog(
                         peer_id=utils.get_peer_id(entity),
@@ -300,6 +234,7 @@ class ArchiveConnection:
                         top_message_id=dialog.message.id if dialog.message else 0,
                         last_date=dialog.date,
                         entity=entity,
+                        migrated_to=utils.get_peer_id(migrated_to) if migrated_to is not None else None,
                     )
                 )
             return found
@@ -329,8 +264,8 @@ class ArchiveConnection:
         )
         try:
             answer = await self.requester(request)
-        except Exception as exc:  # noqa: BLE001 - translated; the caller decides (sleep and retry, or fail)
-            return Chunk([], exhausted=False, error=app_errors.translate(exc))
+        except Exception as exc:  # noqa: BLE001 - translated; the caller decides (sleep and retry, skip, or fail)
+            return Chunk([], exhausted=False, error=dialog_refusal(exc) or app_errors.translate(exc))
         names = display_names(answer.users, answer.chats)
         found = [m for m in answer.messages if isinstance(m, (types.Message, types.MessageService))]
         if reverse:
@@ -346,12 +281,17 @@ class ArchiveConnection:
             [to_archived(m, names) for m in found],
             exhausted=exhausted,
             total=getattr(answer, "count", len(answer.messages)),
+            # The upgrade is a supergroup's first message: only a chunk that reached the start can hold it.
+            migrated_from=_migrated_from(found) if exhausted and not reverse else None,
         )
 
     def media(self, dialog: RemoteDialog, message_ids: list[int]) -> dict[int, telegram_media.RemoteMedia]:
-        """The files of these messages, read again by id (fresh file references), by message id."""
-        return self._run(telegram_media.fetch(self.requester, dialog.entity, message_ids))
+        """The files of these messages, read again by id (fresh file references), by message id.
 
-    def download(self, item: telegram_media.RemoteMedia, sink: IO[bytes], offset: int = 0) -> int:
-        """Append the file from `offset` to `sink` by parts (upload.getFile); returns the bytes written."""
-        return self._run(telegram_media.download(self.requester, item, sink, offset))
+        DialogRefused when Telegram refuses the dialog itself (left, banned, private): its files are out of reach.
+        """
+        try:
+            return self._run(telegram_media.fetch(self.requester, dialog.entity, message_ids))
+        except app_errors.TelegramError as error:
+            refused = dialog_refusal(error.__cause__) if error.__cause__ is not None else None
+            raise (refused or error) from error.__cause__

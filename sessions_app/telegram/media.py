@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from telethon import TelegramClient, errors, types
+from telethon import TelegramClient, errors, functions, types
 
 from sessions_app.telegram import errors as app_errors
 from sessions_app.telegram.text import storable
@@ -86,18 +86,52 @@ async def fetch(requester: TelegramClient, entity: Any, message_ids: list[int]) 
     return found
 
 
-async def download(requester: TelegramClient, item: RemoteMedia, sink: IO[bytes], offset: int = 0) -> int:
+class _InTakeout:
+    """The client as Telethon's download iterator sees it, with each upload.getFile sent inside a takeout.
+
+    Telethon's download iterator sends its requests through the client's internal ``_call``,
+    past the takeout proxy of ``client.takeout()``; this wraps them there (on an exported sender of
+    another DC too). Everything else is the client's. It leans on two Telethon internals
+    (``_call``, ``_iter_download``): Telethon has no public hook for a download inside a takeout.
+    """
+
+    # The iterator is built on this object (not on the client), so its requests come back to _call.
+    _iter_download = TelegramClient._iter_download
+
+    def __init__(self, client: TelegramClient, takeout_id: int) -> None:
+        self._teleconnect_client = client
+        self._teleconnect_takeout_id = takeout_id
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._teleconnect_client, name)
+
+    async def _call(self, sender: Any, request: Any, ordered: bool = False, flood_sleep_threshold: Any = None) -> Any:
+        wrapped = functions.InvokeWithTakeoutRequest(self._teleconnect_takeout_id, request)
+        return await self._teleconnect_client._call(
+            sender, wrapped, ordered=ordered, flood_sleep_threshold=flood_sleep_threshold
+        )
+
+
+async def download(
+    requester: TelegramClient, item: RemoteMedia, sink: IO[bytes], offset: int = 0, *, takeout_id: int | None = None
+) -> int:
     """Append the file from `offset` to `sink` part by part (upload.getFile); returns the bytes written.
 
     `offset` is a multiple of PART_SIZE (what an earlier, interrupted call left in the sink), so a
-    flood wait in the middle of a big file costs only the part in flight.
+    flood wait in the middle of a big file costs only the part in flight. With `takeout_id` every
+    part is asked for inside that takeout.
     """
     written = 0
     remaining = -(-(item.size - offset) // PART_SIZE) if item.size else None
+    client: Any = requester
+    if takeout_id is not None:
+        # The unbound method, so that the iterator calls back into the wrapper, not the client.
+        client = _InTakeout(getattr(requester, "_TakeoutClient__client", requester), takeout_id)
     try:
-        async for part in requester.iter_download(
-            item.message.media, offset=offset, request_size=PART_SIZE, file_size=item.size or None, limit=remaining
-        ):
+        async for part in TelegramClient.iter_download(
+            client, item.message.media, offset=offset, request_size=PART_SIZE, file_size=item.size or None,
+            limit=remaining,
+        ):  # fmt: skip
             sink.write(part)
             written += len(part)
     except (errors.FileReferenceExpiredError, errors.FilerefUpgradeNeededError) as exc:
@@ -106,11 +140,11 @@ async def download(requester: TelegramClient, item: RemoteMedia, sink: IO[bytes]
 
 
 async def download_into(
-    requester: TelegramClient, item: RemoteMedia, sink: IO[bytes], offset: int = 0
+    requester: TelegramClient, item: RemoteMedia, sink: IO[bytes], offset: int = 0, *, takeout_id: int | None = None
 ) -> app_errors.TelegramError | None:
     """download(), with the failure returned (translated) instead of raised: for a download started ahead."""
     try:
-        await download(requester, item, sink, offset)
+        await download(requester, item, sink, offset, takeout_id=takeout_id)
     except Exception as exc:  # noqa: BLE001 - every Telethon/network failure is translated for the caller
         return app_errors.translate(exc)
     return None

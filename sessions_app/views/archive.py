@@ -129,6 +129,13 @@ def archive_dialog_html(dialog: DialogProgress) -> str:
     return render_to_string("sessions_app/archive/_dialog_progress.html", asdict(dialog))
 
 
+def archive_dialogs_html(*, instance: ConnectorInstance, can_operate: bool) -> tuple[str, set[int]]:
+    """The dialogs table alone, and the peers it has rows for."""
+    dialogs = list(selectors_archive.dialogs_of(instance=instance))
+    context = {**_tables_context(instance=instance, can_operate=can_operate), "dialogs": dialogs}
+    return render_to_string("sessions_app/archive/_dialogs.html", context), {dialog.peer_id for dialog in dialogs}
+
+
 def archive_tables_html(*, instance: ConnectorInstance, can_operate: bool) -> str:
     context = _tables_context(instance=instance, can_operate=can_operate)
     return render_to_string("sessions_app/archive/_dialogs.html", context) + render_to_string(
@@ -214,7 +221,7 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
         "instance": instance,
         "query": query,
         "peer": None,
-        "dialogs": selectors_archive.dialogs_of(instance=instance).only("peer_id", "title"),
+        "dialogs": selectors_archive.dialogs_of(instance=instance).select_related(None).only("peer_id", "title"),
         "results": [],
         "error": "",
     }

@@ -223,10 +223,22 @@ def test_a_receiver_that_times_out_never_holds_the_checks_up_and_the_failure_is_
         )
         assert status == [("failed", 3, "no answer within 1 s")]
         assert stack.checks() >= during + 3  # the checks went on while the sender waited
-        assert stack.query(
-            "SELECT outcome FROM sessions_app_auditevent WHERE action = 'alert.delivery'"
-            " AND detail LIKE '%webhook%' ORDER BY id"
-        ) == [("retrying",), ("retrying",), ("failed",)]
+        outcomes = wait_for(  # the audit row may commit a moment after the delivery's status
+            lambda: (
+                rows
+                if (
+                    rows := stack.query(
+                        "SELECT outcome FROM sessions_app_auditevent WHERE action = 'alert.delivery'"
+                        " AND detail LIKE '%webhook%' ORDER BY id"
+                    )
+                )[-1:]
+                == [("failed",)]
+                else None
+            ),
+            30,
+            "the delivery's failure to be audited",
+        )
+        assert outcomes == [("retrying",), ("retrying",), ("failed",)]
         emails = stack.query("SELECT status FROM sessions_app_alertdelivery WHERE channel = 'email'")
         assert emails == [("delivered",)]
         assert stack.log(0).count("Subject: [teleconnect] prod-bot:") == 1  # the console backend (no EMAIL_HOST)

@@ -1,4 +1,4 @@
-"""Migrations 0003 and 0009 create the engine's index, fill it from messages already archived, and reverse cleanly."""
+"""Migrations 0003, 0009 and 0016 create the engine's index, fill it from messages already archived, and reverse cleanly."""
 
 from __future__ import annotations
 
@@ -51,10 +51,42 @@ def test_migration_0009_indexes_the_file_names_of_messages_already_archived_and_
 
 
 def index_definition() -> str:
-    """The FTS table's column list (SQLite) or the GIN index's definition (PostgreSQL)."""
+    """The FTS table's column list (SQLite) or the GIN index's definition (PostgreSQL).
+
+    Since 0016 the GIN index is over a generated column: its definition then includes the
+    column's expression.
+    """
     with connection.cursor() as cursor:
         if connection.vendor == "sqlite":
             cursor.execute("SELECT name FROM pragma_table_info('sessions_app_message_fts')")
             return " ".join(row[0] for row in cursor.fetchall())
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'sessions_app_message_search'")
-        return str(cursor.fetchone()[0])
+        definition = str(cursor.fetchone()[0])
+        cursor.execute(
+            "SELECT column_name, generation_expression FROM information_schema.columns "
+            "WHERE table_name = 'sessions_app_message' AND is_generated = 'ALWAYS'"
+        )
+        for column, expression in cursor.fetchall():
+            if f"({column})" in definition:
+                definition += f" {column} = {expression}"
+        return definition
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="0016 changes PostgreSQL's index only")
+@pytest.mark.django_db(transaction=True)
+def test_migration_0016_stores_the_search_document_of_messages_already_archived_and_reverses_cleanly():
+    archive = Archive()
+    account = archive.instance("search-a")
+    archive.message(account, "zeppelin over the harbour", media_kind="document", media_file_name="quokka_plans.pdf")
+
+    try:
+        call_command("migrate", "sessions_app", "0015_archive_dialogs", verbosity=0)
+        assert "search_document" not in index_definition() and "media_file_name" in index_definition()
+        insert_message_row(archive, account, 2, text="marmalade archived before 0016")
+    finally:
+        call_command("migrate", verbosity=0)
+
+    assert "(search_document)" in index_definition() and "media_file_name" in index_definition()
+    for word in ("zeppelin", "quokka", "plans", "marmalade"):
+        assert len(search_messages(instance=account, query=word)) == 1, word
+    assert index_matches("pdf") == 1

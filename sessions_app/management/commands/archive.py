@@ -10,7 +10,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from sessions_app.models import ArchiveStatus, ConnectorInstance
 from sessions_app.models_media import MediaKind
-from sessions_app.selectors.archive import ArchiveProgress
+from sessions_app.selectors.archive import ArchiveProgress, dialogs_skipped_of, skipped_sentence
 from sessions_app.services.archive_media import MediaChoice
 from sessions_app.services.archive_runs import archive_run_foreground
 from sessions_app.services.errors import ActionRefused
@@ -31,8 +31,12 @@ def progress_line(progress: ArchiveProgress) -> str:
         line += f", {progress.dialog.title}"
     if progress.media_files_total:
         line += f", media {progress.media_files_done}/{progress.media_files_total} ({progress.media_bytes:,} B)"
+    if progress.dialogs_skipped:
+        line += f", {skipped_sentence(progress.dialogs_skipped)}"
     if progress.flood_wait_seconds:
         line += f", Telegram asked to wait {progress.flood_wait_seconds} s"
+    if progress.reconnecting_in:
+        line += f", connection dropped: reconnecting in {progress.reconnecting_in} s"
     return line[:LINE_WIDTH]
 
 
@@ -92,6 +96,10 @@ class Command(BaseCommand):
             f"{instance.session}: run {run.pk} {run.get_status_display()}: {run.messages_saved} new messages "
             f"from {run.dialogs_done}/{run.dialogs_total} dialogs in {elapsed:.1f} s, {run.flood_waits} flood waits"
         )
+        if run.dialogs_skipped:
+            summary += f", {skipped_sentence(run.dialogs_skipped)}"
         if run.status != ArchiveStatus.DONE:
             raise CommandError(f"{summary}. {run.error}")
         self.stdout.write(summary)
+        for dialog in dialogs_skipped_of(instance=instance) if run.dialogs_skipped else []:
+            self.stdout.write(f"  skipped {dialog.title} ({dialog.peer_id}): {dialog.skip_reason}")

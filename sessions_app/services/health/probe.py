@@ -135,7 +135,10 @@ def connector_look(*, instance: ConnectorInstance, actor: Actor, lease_wait: flo
             ConnectorFinding.DASHBOARD_KEY_LOST, message=instance.dashboard_key_error or NoDashboardKey.default_message
         )
     try:
-        sighting = connector_sighting(instance=instance, actor=actor, action="health.check", lease_wait=lease_wait)
+        # A running archive answers for the check over its own connection: checks never interrupt runs.
+        sighting = connector_sighting(
+            instance=instance, actor=actor, action="health.check", lease_wait=lease_wait, served=True
+        )
     except AllSessionsTerminated as ended:
         return ConnectorLook(ConnectorFinding.GONE, message=ended.message)
     except DashboardKeyLost as lost:

@@ -69,3 +69,51 @@ def arrive(db: sqlite3.Connection, *, key_id: int, connection_id: str, ip: str, 
         (connection_id, key_id, ip, now + LEASE_SECONDS),
     )
     db.execute("UPDATE auth_keys SET ip = ? WHERE key_id = ?", (ip, key_id))
+
+
+# --- Dropped connections (the network between a client and its DC breaks) -----------------------
+
+
+class NetworkDrop(ConnectionError):
+    """The connection broke under a request, or cannot be opened during an outage (what Telethon
+    sees as a reset or refused TCP connection)."""
+
+
+def _meta(db: sqlite3.Connection, key: str) -> str | None:
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (key,)).fetchone()
+    return None if row is None else str(row["value"])
+
+
+def schedule_drop(db: sqlite3.Connection, *, key_id: int, after_requests: int, down_seconds: float) -> None:
+    """The ``after_requests``-th request of ``key_id`` from now breaks its connection; then the key's
+    connections cannot be opened for ``down_seconds`` (of the world's clock)."""
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        (f"drop:{key_id}", f"{max(1, int(after_requests))} {float(down_seconds)}"),
+    )
+
+
+def is_down(db: sqlite3.Connection, key_id: int, now: float) -> bool:
+    """Whether the key's network is in an outage (connecting and requests fail)."""
+    until = _meta(db, f"down_until:{key_id}")
+    return until is not None and now < float(until)
+
+
+def request_drops(db: sqlite3.Connection, key_id: int, now: float) -> bool:
+    """Count one request of ``key_id``: True when its connection breaks under it (the outage starts)."""
+    if is_down(db, key_id, now):
+        return True
+    scheduled = _meta(db, f"drop:{key_id}")
+    if scheduled is None:
+        return False
+    left_text, seconds_text = scheduled.split()
+    left = int(left_text) - 1
+    if left > 0:
+        db.execute("UPDATE meta SET value = ? WHERE key = ?", (f"{left} {seconds_text}", f"drop:{key_id}"))
+        return False
+    db.execute("DELETE FROM meta WHERE key = ?", (f"drop:{key_id}",))
+    db.execute(
+        "INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+        (f"down_until:{key_id}", str(now + float(seconds_text))),
+    )
+    return True

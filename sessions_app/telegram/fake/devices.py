@@ -12,7 +12,7 @@ from telethon.tl import functions, types
 from sessions_app.telegram.fake import keys
 from sessions_app.telegram.fake.accounts import COUNTRY
 from sessions_app.telegram.fake.keys import DAY
-from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles
+from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles, method_name
 
 TAKEOUT_DELAY = DAY  # Telegram makes a new takeout wait a day unless the user allows it in an app
 
@@ -125,7 +125,10 @@ def reset_authorizations(call: Call, request: functions.auth.ResetAuthorizations
 
 @handles(functions.account.InitTakeoutSessionRequest)
 def init_takeout(call: Call, request: functions.account.InitTakeoutSessionRequest) -> types.account.Takeout:
+    """A new takeout: each one asked for is counted (Telegram notifies the owner's devices every time);
+    until the owner approved the export in an app it answers TAKEOUT_INIT_DELAY_<seconds>."""
     user_id = call.require_user()
+    _count(call, f"takeout_inits:{user_id}")
     account = call.db.execute("SELECT * FROM accounts WHERE user_id = ?", (user_id,)).fetchone()
     if not account["takeout_approved"]:
         requested = account["takeout_requested"]
@@ -143,7 +146,28 @@ def init_takeout(call: Call, request: functions.account.InitTakeoutSessionReques
     return types.account.Takeout(id=takeout_id)
 
 
-def check_takeout(call: Call, takeout_id: int) -> None:
+def _count(call: Call, key: str) -> None:
+    call.db.execute(
+        "INSERT INTO meta (key, value) VALUES (?, '1')"
+        " ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + 1 AS TEXT)",
+        (key,),
+    )
+
+
+def takeout_inits(db: Any, user_id: int) -> int:
+    """How many takeouts the account asked for (approved or not)."""
+    row = db.execute("SELECT value FROM meta WHERE key = ?", (f"takeout_inits:{user_id}",)).fetchone()
+    return int(row["value"]) if row is not None else 0
+
+
+def takeout_requests(db: Any, user_id: int) -> dict[str, int]:
+    """Requests sent inside one of the account's takeouts, by method (e.g. {"upload.getFile": 3})."""
+    prefix = f"takeout_calls:{user_id}:"
+    rows = db.execute("SELECT key, value FROM meta WHERE key LIKE ?", (prefix + "%",)).fetchall()
+    return {row["key"].removeprefix(prefix): int(row["value"]) for row in rows}
+
+
+def check_takeout(call: Call, takeout_id: int, query: Any = None) -> None:
     """InvokeWithTakeout: the id must be an unfinished takeout of this key's account."""
     user_id = call.require_user()
     row = call.db.execute(
@@ -152,6 +176,8 @@ def check_takeout(call: Call, takeout_id: int) -> None:
     if row is None:
         raise Rpc(400, "TAKEOUT_INVALID")
     call.takeout_id = takeout_id
+    if query is not None:
+        _count(call, f"takeout_calls:{user_id}:{method_name(query)}")
 
 
 @handles(functions.account.FinishTakeoutSessionRequest)

@@ -17,7 +17,13 @@ from sessions_app.telegram.fake.accounts import DemoAccount, account_by_id
 from sessions_app.telegram.fake.rpc import Rpc, dt
 
 USER, CHAT, BROADCAST, MEGAGROUP, FORUM = "user", "chat", "broadcast", "megagroup", "forum"
-CHANNEL_KINDS = (BROADCAST, MEGAGROUP, FORUM)
+# A channel the account was removed from (channelForbidden; its history answers CHANNEL_PRIVATE).
+FORBIDDEN = "forbidden"
+# A basic group upgraded to a supergroup: deactivated, its old messages stay; peers.last_name holds the
+# supergroup's marked id (and the supergroup's row the old chat's), the link channelFull/Chat carry.
+MIGRATED = "migrated"
+FROZEN_KINDS = (FORBIDDEN, MIGRATED)  # no new messages arrive there
+CHANNEL_KINDS = (BROADCAST, MEGAGROUP, FORUM, FORBIDDEN)
 
 
 def access_hash(owner: int, peer_id: int) -> int:
@@ -29,7 +35,7 @@ def access_hash(owner: int, peer_id: int) -> int:
 def marked(kind: str, bare_id: int) -> int:
     if kind == USER:
         return bare_id
-    if kind == CHAT:
+    if kind in (CHAT, MIGRATED):
         return -bare_id
     return -(10**12 + bare_id)
 
@@ -77,6 +83,22 @@ def peer_object(owner: int, row: sqlite3.Row) -> types.TypeUser | types.TypeChat
             username=row["username"] or None,
             contact=True,
             status=types.UserStatusRecently(),
+        )
+    if kind == FORBIDDEN:
+        return types.ChannelForbidden(
+            id=bare_id, access_hash=access_hash(owner, bare_id), title=row["title"], broadcast=True
+        )
+    if kind == MIGRATED:
+        channel = bare(int(row["last_name"]))
+        return types.Chat(
+            id=bare_id,
+            title=row["title"],
+            photo=types.ChatPhotoEmpty(),
+            participants_count=3,
+            date=dt(row["date"]),
+            version=2,
+            deactivated=True,
+            migrated_to=types.InputChannel(channel, access_hash(owner, channel)),
         )
     if kind == CHAT:
         return types.Chat(

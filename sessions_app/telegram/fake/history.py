@@ -15,8 +15,11 @@ from sessions_app.telegram.fake.entities import (
     BROADCAST,
     CHANNEL_KINDS,
     CHAT,
+    FORBIDDEN,
     FORUM,
+    FROZEN_KINDS,
     MEGAGROUP,
+    MIGRATED,
     USER,
     marked,
 )
@@ -50,6 +53,10 @@ _WORDS = (
     "question",
 )
 _EXTRA_KINDS = (USER, BROADCAST, MEGAGROUP, CHAT)
+# Cy's account also shows what real accounts meet in their dialogs: a channel it was removed from
+# and a basic group upgraded to a supergroup, with history on both sides.
+REAL_WORLD_PHONE = "9996611003"
+MIGRATED_OLD_MESSAGES, MIGRATED_NEW_MESSAGES = 6, 5
 
 
 def _index(account: DemoAccount) -> int:
@@ -105,11 +112,61 @@ def seed_account(db: sqlite3.Connection, account: DemoAccount) -> None:
     for position, peer in enumerate(peers):
         _add_dialog(db, owner, peer, position, pinned=position == 0, created=created + position * 3 * 86400)
     seed_messages(db, account, per_dialog=INITIAL_MESSAGES, dialogs=None)
+    if account.phone == REAL_WORLD_PHONE:
+        seed_real_world(db, account, position=len(peers))
+
+
+def seed_real_world(db: sqlite3.Connection, account: DemoAccount, *, position: int) -> None:
+    """A forbidden channel and an upgraded group in the account's dialogs (idempotent per account)."""
+    owner, a = account.user_id, _index(account)
+    created = BASE_DATE + a * 3600
+    forbidden = _insert_peer(db, owner, FORBIDDEN, 1_900_000_000 + a * 10 + 3, "Demo Gone Private", date=created)
+    if db.execute("SELECT 1 FROM dialogs WHERE owner = ? AND peer = ?", (owner, forbidden)).fetchone():
+        return
+    _add_dialog(db, owner, forbidden, position, pinned=False, created=created)
+    old_bare, new_bare = 4_300_000 + a, 1_900_000_000 + a * 10 + 4
+    old, new = marked(MIGRATED, old_bare), marked(MEGAGROUP, new_bare)
+    _insert_peer(db, owner, MIGRATED, old_bare, "Demo Club", last_name=str(new), date=created)
+    _insert_peer(db, owner, MEGAGROUP, new_bare, "Demo Club", last_name=str(old), date=created)
+    first_old = int(db.execute("SELECT next_msg_id FROM accounts WHERE user_id = ?", (owner,)).fetchone()[0])
+    contact, member = _cast(account)
+    rows, date = [], created + 86400
+    for k in range(MIGRATED_OLD_MESSAGES):  # chat_create, texts, then messageActionChatMigrateTo
+        last = k == MIGRATED_OLD_MESSAGES - 1
+        action = "chat_create" if k == 0 else f"migrate_to:{new_bare}" if last else ""
+        text = "" if action else f"Club before the upgrade #{k}"
+        sender = (owner, contact, member)[k % 3]
+        rows.append((owner, old, first_old + k, date + k * STEP, KIND_SERVICE if action else KIND_TEXT, sender,
+                     int(sender == owner), text, 0, 0, 0, 0, 0, 0, action))  # fmt: skip
+    date += MIGRATED_OLD_MESSAGES * STEP
+    for k in range(MIGRATED_NEW_MESSAGES):  # messageActionChannelMigrateFrom, then texts; ids from 1
+        action = f"migrate_from:{old_bare}" if k == 0 else ""
+        text = "" if action else f"Club after the upgrade #{k}"
+        sender = (owner, contact, member)[k % 3]
+        rows.append((owner, new, 1 + k, date + k * STEP, KIND_SERVICE if action else KIND_TEXT, sender,
+                     int(sender == owner), text, 0, 0, 0, 0, 0, 0, action))  # fmt: skip
+    db.executemany(
+        "INSERT INTO messages (owner, peer, id, date, kind, from_peer, out, text, reply_to, topic, fwd_peer,"
+        " edit_date, views, grouped_id, action) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+    old_top, new_top = rows[MIGRATED_OLD_MESSAGES - 1], rows[-1]
+    db.execute(
+        "INSERT INTO dialogs (owner, peer, position, pinned, top_id, top_date, count, next_id, last_date)"
+        " VALUES (?, ?, ?, 0, ?, ?, ?, ?, ?), (?, ?, ?, 0, ?, ?, ?, ?, ?)",
+        (owner, old, 10_000, old_top[2], old_top[3], MIGRATED_OLD_MESSAGES, 1, old_top[3],
+         owner, new, position + 1, new_top[2], new_top[3], MIGRATED_NEW_MESSAGES, new_top[2] + 1, new_top[3]),
+    )  # fmt: skip
+    db.execute("UPDATE accounts SET next_msg_id = ? WHERE user_id = ?", (first_old + MIGRATED_OLD_MESSAGES, owner))
 
 
 def _ensure_dialogs(db: sqlite3.Connection, account: DemoAccount, wanted: int) -> None:
     owner, a = account.user_id, _index(account)
-    have = db.execute("SELECT COUNT(*) FROM dialogs WHERE owner = ?", (owner,)).fetchone()[0]
+    have = db.execute(
+        "SELECT COUNT(*) FROM dialogs WHERE owner = ? AND peer NOT IN"
+        " (SELECT peer FROM peers WHERE owner = ? AND kind = ?)",
+        (owner, owner, MIGRATED),
+    ).fetchone()[0]
     for position in range(have, wanted):
         kind = _EXTRA_KINDS[position % len(_EXTRA_KINDS)]
         bare_id = {USER: 7_300_000_000, CHAT: 4_200_000, BROADCAST: 1_950_000_000, MEGAGROUP: 1_950_000_000}[kind]
@@ -129,11 +186,16 @@ def seed_messages(db: sqlite3.Connection, account: DemoAccount, *, per_dialog: i
     if dialogs is not None:
         _ensure_dialogs(db, account, dialogs)
     rows = db.execute(
-        "SELECT * FROM dialogs WHERE owner = ? ORDER BY position LIMIT ?",
-        (account.user_id, -1 if dialogs is None else dialogs),
+        "SELECT * FROM dialogs WHERE owner = ? AND peer NOT IN (SELECT peer FROM peers WHERE owner = ? AND kind = ?)"
+        " ORDER BY position LIMIT ?",
+        (account.user_id, account.user_id, MIGRATED, -1 if dialogs is None else dialogs),
     ).fetchall()
     for dialog in rows:
-        if per_dialog > 0:
+        frozen = db.execute(
+            "SELECT 1 FROM peers WHERE owner = ? AND peer = ? AND kind IN (?, ?)",
+            (account.user_id, dialog["peer"], *FROZEN_KINDS),
+        ).fetchone()
+        if per_dialog > 0 and not frozen:
             _append(db, account, dialog, per_dialog)
 
 

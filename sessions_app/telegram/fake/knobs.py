@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from telethon.sessions import StringSession
 
-from sessions_app.telegram.fake import connections, files, history, keys, login, tokens
+from sessions_app.telegram.fake import connections, devices, files, history, keys, login, tokens
 from sessions_app.telegram.fake.accounts import COUNTRY, DemoAccount, account_by_phone, normalize_phone
 from sessions_app.telegram.fake.rpc import Rpc
 from sessions_app.telegram.fake.store import Store
@@ -295,3 +295,25 @@ class Knobs:
         with self.store.tx() as db:
             row = db.execute("SELECT login_email FROM accounts WHERE user_id = ?", (account.user_id,)).fetchone()
         return account.email or str(row["login_email"] or "")
+
+    def drop_connections(self, session_string: str, *, after_requests: int = 1, down_seconds: float = 0.0) -> None:
+        """The network of the session's key breaks: its ``after_requests``-th request from now fails as a
+        dropped connection (Telethon: ConnectionError) and the connection is gone; opening a connection
+        of that key, or a request on another of its connections, fails the same way until the clock
+        passes ``down_seconds`` after the drop."""
+        key_id = _key_id(session_string)
+        with self.store.tx() as db:
+            connections.schedule_drop(db, key_id=key_id, after_requests=after_requests, down_seconds=down_seconds)
+
+    def takeout_inits(self, phone: str) -> int:
+        """How many takeouts ``phone``'s account asked for (account.initTakeoutSession), approved or not:
+        Telegram notifies the owner's devices about each one."""
+        account = _demo_account(phone)
+        with self.store.tx() as db:
+            return devices.takeout_inits(db, account.user_id)
+
+    def takeout_requests(self, phone: str) -> dict[str, int]:
+        """Requests ``phone``'s account sent inside a takeout (InvokeWithTakeout), by method name."""
+        account = _demo_account(phone)
+        with self.store.tx() as db:
+            return devices.takeout_requests(db, account.user_id)

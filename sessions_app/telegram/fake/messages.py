@@ -7,8 +7,12 @@ import sqlite3
 from telethon.tl import functions, types
 
 from sessions_app.telegram.fake.entities import (
+    BROADCAST,
     CHANNEL_KINDS,
+    FORBIDDEN,
     FORUM,
+    MEGAGROUP,
+    MIGRATED,
     load_peers,
     resolve_input_peer,
     tl_peer,
@@ -18,6 +22,8 @@ from sessions_app.telegram.fake.render import bundle
 from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles, ts
 
 MAX_LIMIT = 100
+# An upgraded basic group leaves the dialog list (its supergroup's channelFull still names it).
+_LISTED = f"owner = ? AND peer NOT IN (SELECT peer FROM peers WHERE owner = dialogs.owner AND kind = '{MIGRATED}')"  # noqa: S608 - a constant
 
 
 def _dialog_row(call: Call, owner: int, peer: int) -> sqlite3.Row | None:
@@ -41,9 +47,10 @@ def get_dialogs(call: Call, request: functions.messages.GetDialogsRequest) -> ty
     rows: list[sqlite3.Row] = []
     if pinned_first:
         rows = call.db.execute(
-            "SELECT * FROM dialogs WHERE owner = ? AND pinned = 1 ORDER BY position LIMIT ?", (owner, limit)
+            f"SELECT * FROM dialogs WHERE {_LISTED} AND pinned = 1 ORDER BY position LIMIT ?",  # noqa: S608
+            (owner, limit),
         ).fetchall()
-    where, args = "owner = ?", [owner]
+    where, args = _LISTED, [owner]
     if pinned_first or request.exclude_pinned:
         where += " AND pinned = 0"
     if offset_date:
@@ -57,7 +64,7 @@ def get_dialogs(call: Call, request: functions.messages.GetDialogsRequest) -> ty
         f"SELECT * FROM dialogs WHERE {where} ORDER BY top_date DESC, peer DESC LIMIT ?",  # noqa: S608
         (*args, limit - len(rows)),
     ).fetchall()
-    total = call.db.execute("SELECT COUNT(*) FROM dialogs WHERE owner = ?", (owner,)).fetchone()[0]
+    total = call.db.execute(f"SELECT COUNT(*) FROM dialogs WHERE {_LISTED}", (owner,)).fetchone()[0]  # noqa: S608
     tops = [
         m
         for d in rows
@@ -131,6 +138,8 @@ def _history_rows(
 def get_history(call: Call, request: functions.messages.GetHistoryRequest) -> types.messages.TypeMessages:
     owner = call.require_user()
     peer_row = resolve_input_peer(call.db, owner, request.peer)
+    if peer_row["kind"] == FORBIDDEN:
+        raise Rpc(400, "CHANNEL_PRIVATE")
     peer = int(peer_row["peer"])
     dialog = _dialog_row(call, owner, peer)
     rows = _history_rows(call, owner, peer, request) if dialog is not None else []
@@ -240,6 +249,39 @@ def get_channels(call: Call, request: functions.channels.GetChannelsRequest) -> 
                 )
             )
     return types.messages.Chats(chats=load_peers(call.db, owner, peers)[1])
+
+
+@handles(functions.channels.GetFullChannelRequest)
+def get_full_channel(call: Call, request: functions.channels.GetFullChannelRequest) -> types.messages.ChatFull:
+    """channelFull, with migrated_from_chat_id/max_id for a supergroup upgraded from a basic group."""
+    owner = call.require_user()
+    channel = request.channel
+    if not isinstance(channel, types.InputChannel):
+        raise Rpc(400, "CHANNEL_INVALID")
+    row = resolve_input_peer(call.db, owner, types.InputPeerChannel(channel.channel_id, channel.access_hash))
+    if row["kind"] == FORBIDDEN:
+        raise Rpc(400, "CHANNEL_PRIVATE")
+    peer = int(row["peer"])
+    dialog = _dialog_row(call, owner, peer)
+    top = int(dialog["top_id"]) if dialog is not None else 0
+    old = int(row["last_name"]) if row["kind"] == MEGAGROUP and row["last_name"] else None
+    old_dialog = _dialog_row(call, owner, old) if old is not None else None
+    full = types.ChannelFull(
+        id=channel.channel_id,
+        about="",
+        read_inbox_max_id=top,
+        read_outbox_max_id=top,
+        unread_count=0,
+        chat_photo=types.PhotoEmpty(id=0),
+        notify_settings=types.PeerNotifySettings(),
+        bot_info=[],
+        pts=top or 1,
+        participants_count=3 if row["kind"] != BROADCAST else 1200,
+        migrated_from_chat_id=-old if old is not None else None,
+        migrated_from_max_id=int(old_dialog["top_id"]) if old_dialog is not None else None,
+    )
+    chats = load_peers(call.db, owner, [peer, *([old] if old is not None else [])])[1]
+    return types.messages.ChatFull(full_chat=full, chats=chats, users=[])
 
 
 @handles(functions.messages.GetChatsRequest)

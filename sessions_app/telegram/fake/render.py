@@ -29,6 +29,10 @@ def _action(db: sqlite3.Connection, owner: int, row: sqlite3.Row) -> types.TypeM
         return types.MessageActionTopicCreate(title=code.split(":", 1)[1], icon_color=0x6FB9F0)
     if code == "pin":
         return types.MessageActionPinMessage()
+    if code.startswith("migrate_to:"):  # the old basic group's last message
+        return types.MessageActionChatMigrateTo(channel_id=int(code.split(":", 1)[1]))
+    if code.startswith("migrate_from:"):  # the supergroup's first message
+        return types.MessageActionChannelMigrateFrom(title=title, chat_id=int(code.split(":", 1)[1]))
     return types.MessageActionEmpty()
 
 

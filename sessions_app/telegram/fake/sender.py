@@ -20,7 +20,7 @@ from telethon.tl import types
 from telethon.tl.tlobject import TLObject
 
 from sessions_app.telegram.fake.accounts import DEMO_IP
-from sessions_app.telegram.fake.connections import HEARTBEAT_SECONDS
+from sessions_app.telegram.fake.connections import HEARTBEAT_SECONDS, NetworkDrop
 from sessions_app.telegram.fake.rpc import Rpc, UnknownAuthKey
 
 if TYPE_CHECKING:
@@ -73,6 +73,7 @@ class FakeSender(MTProtoSender):
         self._closed: asyncio.Future[None] | None = None
         self._connection_id: str | None = None
         self._heartbeat: asyncio.TimerHandle | None = None
+        self._lost: BaseException | None = None  # why the connection broke, for the requests still on their way
 
     # The connection object Telethon builds (ConnectionTcpFull) is kept for its address only.
     async def connect(self, connection: Any) -> bool:
@@ -86,7 +87,8 @@ class FakeSender(MTProtoSender):
                 self.auth_key.key = self._world._issue_auth_key(self.dc_id, self.ip)
                 if self._auth_key_callback:
                     await self._auth_key_callback(self.auth_key)
-            self._connection_id = self._world._connect(self.auth_key, self.ip)
+            self._connection_id = self._world._connect(self.auth_key, self.ip)  # NetworkDrop during an outage
+            self._lost = None
             self._heartbeat = helpers.get_running_loop().call_later(HEARTBEAT_SECONDS, self._beat)
             self._user_connected = True
             if self._closed is None or self._closed.done():
@@ -160,7 +162,7 @@ class FakeSender(MTProtoSender):
         loop = helpers.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if not self._user_connected:  # an earlier request in this batch lost the connection
-            future.cancel()
+            self._fail(future)
             return future
         delay = self._world.answer_delay
         if delay > 0:
@@ -175,8 +177,8 @@ class FakeSender(MTProtoSender):
         """The DC answers ``request``: its result or its error goes into ``future``."""
         if future.done():  # the caller gave up waiting (a timeout cancelled it)
             return
-        if not self._user_connected:  # disconnected while the request was on its way
-            future.cancel()
+        if not self._user_connected:  # disconnected (or the connection broke) while the request was on its way
+            self._fail(future)
             return
         try:
             assert self.dc_id is not None and self._connection_id is not None
@@ -185,6 +187,10 @@ class FakeSender(MTProtoSender):
             )
         except Rpc as rpc:
             future.set_exception(errors.rpc_message_to_error(types.RpcError(rpc.code, rpc.message), request))
+        except NetworkDrop as drop:
+            # As Telethon's sender without auto-reconnect: the request and the connection fail together.
+            future.set_exception(ConnectionError(str(drop)))
+            self._drop(ConnectionError(str(drop)))
         except UnknownAuthKey:
             self._log.info("Server does not know about the current auth key; the session may need to be recreated")
             future.set_exception(errors.AuthKeyNotFound())
@@ -192,8 +198,16 @@ class FakeSender(MTProtoSender):
         else:
             future.set_result(over_the_wire(answer))
 
+    def _fail(self, future: asyncio.Future[Any]) -> None:
+        """A request that cannot be answered: the connection's error when it broke, else cancelled (a disconnect)."""
+        if self._lost is not None:
+            future.set_exception(ConnectionError(str(self._lost)))
+        else:
+            future.cancel()
+
     def _drop(self, error: BaseException) -> None:
-        """Lose the connection the way the real sender does on a -404: no more requests go out."""
+        """Lose the connection the way the real sender does on a -404 or a broken socket: no more requests go out."""
+        self._lost = error
         self._user_connected = False
         self._connection = None
         self._hang_up()

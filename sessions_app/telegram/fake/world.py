@@ -118,7 +118,10 @@ class DemoTelegram(Knobs):
     def _connect(self, auth_key: AuthKey, ip: str) -> str:
         """A connection of ``auth_key`` from ``ip`` opens; returns its id."""
         with self.store.tx() as db:
-            return connections.open_connection(db, key_id=keys.signed(auth_key.key_id), ip=ip, now=self.clock())
+            key_id, now = keys.signed(auth_key.key_id), self.clock()
+            if connections.is_down(db, key_id, now):
+                raise connections.NetworkDrop("the demo network is down for this key (drop_connections)")
+            return connections.open_connection(db, key_id=key_id, ip=ip, now=now)
 
     def _heartbeat(self, connection_id: str) -> None:
         with self.store.tx() as db:
@@ -131,6 +134,10 @@ class DemoTelegram(Knobs):
     def _receive(self, dc: int, auth_key: AuthKey, request: Any, *, ip: str, connection_id: str) -> Any:
         """A request arrives on a connection: the two-IP rule first, then the DC answers it."""
         # Two transactions, so that _invoke keeps the signature subclasses wrap (bench counts requests there).
+        with self.store.tx() as db:
+            dropped = connections.request_drops(db, keys.signed(auth_key.key_id), self.clock())
+        if dropped:  # committed first: the outage starts even though this request fails
+            raise connections.NetworkDrop("the connection to the demo DC broke (drop_connections)")
         with self.store.tx() as db:
             connections.arrive(
                 db, key_id=keys.signed(auth_key.key_id), connection_id=connection_id, ip=ip, now=self.clock()
@@ -158,7 +165,7 @@ class DemoTelegram(Knobs):
                 self._record_client(call, request)
                 request = request.query
             elif isinstance(request, functions.InvokeWithTakeoutRequest):
-                devices.check_takeout(call, request.takeout_id)
+                devices.check_takeout(call, request.takeout_id, request.query)
                 request = request.query
             else:
                 break

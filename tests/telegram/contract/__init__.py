@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import pytest
 
+from tests.telegram.contract.archive_accounts import ArchiveAccountsContract
 from tests.telegram.contract.authorizations import AuthorizationsContract
 from tests.telegram.contract.connections import ConnectionsContract
 from tests.telegram.contract.flood import FloodContract
@@ -17,6 +18,7 @@ from tests.telegram.contract.harness import Harness, ManualClock
 from tests.telegram.contract.login_tokens import LoginTokenContract
 from tests.telegram.contract.media import MediaContract
 from tests.telegram.contract.messages import MessagesContract
+from tests.telegram.contract.network import NetworkContract
 from tests.telegram.contract.real_accounts import RealAccountsContract
 from tests.telegram.contract.sent_codes import SentCodesContract
 from tests.telegram.contract.sessions import SessionsContract
@@ -32,9 +34,11 @@ class TelegramContract(
     ConnectionsContract,
     LoginTokenContract,
     MessagesContract,
+    ArchiveAccountsContract,
     MediaContract,
     RealAccountsContract,
     SentCodesContract,
+    NetworkContract,
 ):
     """Every contract test; subclass it with a ``telegram`` fixture returning a Harness."""
 

@@ -1,0 +1,30 @@
+"""Requests handed to the holder of an instance's connection (imported by sessions_app.models).
+
+While an archive run holds the dashboard's key, a health check does not take the connection from
+it: it leaves the request here and the run sends it over its own connection between two chunks,
+writing the answer back. A row is the handoff between processes (the web's "Check now" and a
+worker's run) as well as between two threads of one worker.
+"""
+
+from __future__ import annotations
+
+from django.db import models
+
+
+class ServedRequest(models.Model):
+    """One request for the lease holder to send for someone else, and its answer."""
+
+    session = models.CharField(max_length=64, db_index=True)
+    holder = models.CharField(max_length=100)  # the lease holder asked to serve it
+    method = models.CharField(max_length=60)  # Telegram's name, e.g. account.getAuthorizations
+    created_at = models.DateTimeField(auto_now_add=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answer = models.JSONField(null=True, blank=True)
+    error = models.TextField(blank=True)  # the sentence of a refusal, instead of an answer
+
+    class Meta:
+        app_label = "sessions_app"
+        indexes = [models.Index(fields=["session", "holder", "answered_at"], name="served_request_pending")]
+
+    def __str__(self) -> str:
+        return f"{self.method} for {self.session} ({'answered' if self.answered_at else 'waiting'})"
