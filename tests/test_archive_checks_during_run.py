@@ -55,7 +55,9 @@ def _wait_while_running(process: subprocess.Popen[str], condition, timeout: floa
 
 @pytest.mark.slow
 def test_a_check_during_a_takeout_run_is_answered_over_the_runs_connection(tmp_path):
-    app = site(tmp_path)
+    # Each answer held back 0.2 s, as a real network would: the run lasts well beyond the check
+    # (about 250 history requests), however fast the machine.
+    app = site(tmp_path, TELEGRAM_DEMO_DELAY_SECONDS="0.2")
     setup = app.manage("shell", "-c", SETUP)
     assert setup.returncode == 0, setup.stderr
     world = DemoTelegram(app.env["TELEGRAM_DEMO_STATE"])
