@@ -49,3 +49,18 @@ def strict_factory(session: str, *, api_id: int, api_hash: str, **client_kwargs:
     if not api_id or not api_hash:
         raise ValueError("Your API ID or Hash cannot be empty or None.")
     return telegram_factory(session, api_id=api_id, api_hash=api_hash, **client_kwargs)
+
+
+def archived_messages(instance: Any) -> dict[int, list[tuple[int, str]]]:
+    """What the archive holds for an instance: {peer id: [(message id, text), ...] ascending}, to compare
+    with the demo Telegram's history_of()."""
+    from sessions_app.models import Message
+
+    found: dict[int, list[tuple[int, str]]] = {}
+    for peer, message_id, text in (
+        Message.objects.filter(instance=instance)
+        .order_by("peer_id", "message_id")
+        .values_list("peer_id", "message_id", "text")
+    ):
+        found.setdefault(peer, []).append((message_id, text))
+    return found

@@ -8,6 +8,7 @@ from django.core.management import CommandError, call_command
 from sessions_app.models import ArchiveRun, AuditEvent, Dialog, Message
 from sessions_app.services.archive_runs import ArchiveRefused, archive_run_foreground, archive_run_start
 from tests.conftest import ADA, log_in
+from tests.support import archived_messages
 
 PHONE = ADA.lstrip("+")
 
@@ -17,23 +18,12 @@ def active(telegram, instance):
     return log_in(instance)
 
 
-def _archived(instance) -> dict[int, list[tuple[int, str]]]:
-    found: dict[int, list[tuple[int, str]]] = {}
-    for peer, message_id, text in (
-        Message.objects.filter(instance=instance)
-        .order_by("peer_id", "message_id")
-        .values_list("peer_id", "message_id", "text")
-    ):
-        found.setdefault(peer, []).append((message_id, text))
-    return found
-
-
 def test_a_first_run_archives_every_message_once(telegram, active):
     telegram.seed_messages(PHONE, per_dialog=230)
     run = archive_run_foreground(instance=active)
     assert run.status == "done" and run.dialogs_done == run.dialogs_total > 3
     truth = telegram.history_of(PHONE)
-    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+    assert archived_messages(active) == {peer: rows for peer, rows in truth.items() if rows}
     assert run.messages_saved == sum(len(rows) for rows in truth.values())
     for dialog in Dialog.objects.filter(instance=active):
         assert dialog.history_complete
@@ -44,14 +34,14 @@ def test_a_first_run_archives_every_message_once(telegram, active):
 def test_a_rerun_changes_nothing_and_a_later_run_fetches_only_new_messages(telegram, active):
     telegram.seed_messages(PHONE, per_dialog=120)
     archive_run_foreground(instance=active)
-    before = _archived(active)
+    before = archived_messages(active)
     again = archive_run_foreground(instance=active)
-    assert again.messages_saved == 0 and _archived(active) == before
+    assert again.messages_saved == 0 and archived_messages(active) == before
     telegram.seed_messages(PHONE, per_dialog=15)
     third = archive_run_foreground(instance=active)
     truth = telegram.history_of(PHONE)
     assert third.messages_saved == sum(len(r) for r in truth.values()) - sum(len(r) for r in before.values())
-    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+    assert archived_messages(active) == {peer: rows for peer, rows in truth.items() if rows}
 
 
 def test_it_stores_the_message_details(telegram, active):
@@ -74,7 +64,7 @@ def test_flood_waits_are_slept_and_counted_never_fatal(telegram, active):
     assert run.status == "done" and run.flood_waits >= 1
     assert max(seen) >= 1
     truth = telegram.history_of(PHONE)
-    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+    assert archived_messages(active) == {peer: rows for peer, rows in truth.items() if rows}
 
 
 def test_takeout_waits_for_approval_then_works(telegram, active):

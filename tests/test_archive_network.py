@@ -18,6 +18,7 @@ from sessions_app.services.archive_runs import archive_run_foreground
 from sessions_app.telegram.errors import TakeoutInitDelay
 from tests.archive_media.conftest import CountingStorage, use_media_storage
 from tests.conftest import ADA, log_in
+from tests.support import archived_messages
 
 PHONE = ADA.lstrip("+")
 OUTAGE = 3600.0
@@ -28,17 +29,6 @@ DROP_AFTER = 15
 @pytest.fixture
 def active(telegram, instance):
     return log_in(instance)
-
-
-def _archived(instance) -> dict[int, list[tuple[int, str]]]:
-    found: dict[int, list[tuple[int, str]]] = {}
-    for peer, message_id, text in (
-        Message.objects.filter(instance=instance)
-        .order_by("peer_id", "message_id")
-        .values_list("peer_id", "message_id", "text")
-    ):
-        found.setdefault(peer, []).append((message_id, text))
-    return found
 
 
 def _truth(telegram) -> dict[int, list[tuple[int, str]]]:
@@ -73,7 +63,7 @@ def test_a_run_whose_connection_drops_reconnects_by_itself_and_archives_every_me
     truth = _truth(telegram)
     total = sum(len(rows) for rows in truth.values())
     assert watcher.saved_at_drop is not None and 0 < watcher.saved_at_drop < total  # the drop landed mid-run
-    assert _archived(active) == truth  # no gap
+    assert archived_messages(active) == truth  # no gap
     assert Message.objects.filter(instance=active).count() == run.messages_saved == total  # no duplicate
 
 
@@ -96,7 +86,7 @@ def test_a_connection_down_past_the_setting_ends_the_run_and_the_next_run_resume
     second = archive_run_foreground(instance=active)
 
     assert second.status == "done", second.error
-    assert _archived(active) == truth
+    assert archived_messages(active) == truth
     assert first.messages_saved + second.messages_saved == Message.objects.filter(instance=active).count() == total
 
 
@@ -113,7 +103,7 @@ def test_a_takeout_run_keeps_its_one_takeout_across_a_reconnect(telegram, clock,
     assert watcher.reconnecting
     assert telegram.takeout_inits(PHONE) == before + 1  # the owner's devices were notified once
     assert telegram.takeout_requests(PHONE).get("messages.getHistory", 0) > 0
-    assert _archived(active) == _truth(telegram)
+    assert archived_messages(active) == _truth(telegram)
 
 
 def test_takeout_init_delay_ends_the_run_with_the_sentence_and_a_run_after_approval_succeeds(telegram, active):
@@ -132,7 +122,7 @@ def test_takeout_init_delay_ends_the_run_with_the_sentence_and_a_run_after_appro
 
     assert run.status == "done", run.error
     assert telegram.takeout_inits(PHONE) == before + 2
-    assert _archived(active) == _truth(telegram)
+    assert archived_messages(active) == _truth(telegram)
 
 
 def test_downloads_in_a_takeout_run_go_through_the_takeout(settings, telegram, active):
@@ -183,7 +173,7 @@ def test_a_takeout_run_keeps_its_one_takeout_across_a_handover(telegram, active,
     assert run.status == "done", run.error
     assert asked == [1] and "handed its connection over" in caplog.text
     assert telegram.takeout_inits(PHONE) == before + 1
-    assert _archived(active) == _truth(telegram)
+    assert archived_messages(active) == _truth(telegram)
 
 
 def test_the_live_block_the_socket_and_the_command_say_reconnecting():

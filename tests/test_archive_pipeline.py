@@ -15,6 +15,7 @@ from sessions_app.services.archive_runs import archive_run_foreground
 from sessions_app.services.archive_store import chunks_store
 from sessions_app.telegram.archive import ArchiveConnection, ArchivedMessage
 from tests.conftest import ADA, log_in
+from tests.support import archived_messages
 
 PHONE = ADA.lstrip("+")
 
@@ -48,17 +49,6 @@ def in_flight(monkeypatch):
     return seen
 
 
-def _archived(instance) -> dict[int, list[tuple[int, str]]]:
-    found: dict[int, list[tuple[int, str]]] = {}
-    for peer, message_id, text in (
-        Message.objects.filter(instance=instance)
-        .order_by("peer_id", "message_id")
-        .values_list("peer_id", "message_id", "text")
-    ):
-        found.setdefault(peer, []).append((message_id, text))
-    return found
-
-
 @pytest.mark.parametrize("limit", [1, 2, 4])
 def test_it_reads_at_most_the_configured_number_of_dialogs_at_once(telegram, active, settings, in_flight, limit):
     settings.ARCHIVE_CONCURRENT_DIALOGS = limit
@@ -67,7 +57,7 @@ def test_it_reads_at_most_the_configured_number_of_dialogs_at_once(telegram, act
     assert run.status == "done"
     assert in_flight["peak"] == limit  # several at once when allowed, never more
     truth = telegram.history_of(PHONE)
-    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+    assert archived_messages(active) == {peer: rows for peer, rows in truth.items() if rows}
 
 
 def test_a_run_stopped_with_dialogs_in_flight_resumes_to_exactly_the_full_set(telegram, active, settings, monkeypatch):
@@ -99,7 +89,7 @@ def test_a_run_stopped_with_dialogs_in_flight_resumes_to_exactly_the_full_set(te
 
     resumed = archive_run_foreground(instance=active)
     assert resumed.status == "done"
-    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+    assert archived_messages(active) == {peer: rows for peer, rows in truth.items() if rows}
     assert Message.objects.filter(instance=active).count() == total  # no duplicate
     assert resumed.messages_saved == total - at_stop
     for dialog in Dialog.objects.filter(instance=active):
@@ -118,7 +108,7 @@ def test_a_flood_wait_pauses_every_dialog_and_counts_once(telegram, active, sett
     run = archive_run_foreground(instance=active)
     assert run.status == "done" and run.flood_waits == 1  # four refused requests, one wait
     truth = telegram.history_of(PHONE)
-    assert _archived(active) == {peer: rows for peer, rows in truth.items() if rows}
+    assert archived_messages(active) == {peer: rows for peer, rows in truth.items() if rows}
 
 
 def test_a_failure_in_one_dialog_ends_the_run_with_its_sentence(telegram, active, settings):

@@ -12,6 +12,7 @@ from sessions_app.services.archive_runs import archive_run_foreground
 from sessions_app.telegram.errors import SessionRevoked, translate
 from sessions_app.telegram.refusals import DIALOG_REFUSALS, DialogRefused, dialog_refusal
 from tests.conftest import client_for, demo_session, log_in
+from tests.support import archived_messages
 
 CY = "+9996611003"  # the demo account with a channel it was removed from and an upgraded group
 PHONE = CY.lstrip("+")
@@ -21,17 +22,6 @@ GONE_PRIVATE = "You were removed from this channel, or it is private now."
 @pytest.fixture
 def cy(telegram, instance):
     return log_in(instance, demo_session(CY, "11111"))
-
-
-def _archived(instance) -> dict[int, list[tuple[int, str]]]:
-    found: dict[int, list[tuple[int, str]]] = {}
-    for peer, message_id, text in (
-        Message.objects.filter(instance=instance)
-        .order_by("peer_id", "message_id")
-        .values_list("peer_id", "message_id", "text")
-    ):
-        found.setdefault(peer, []).append((message_id, text))
-    return found
 
 
 def _readable_truth(telegram) -> dict[int, list[tuple[int, str]]]:
@@ -53,7 +43,7 @@ def test_a_run_over_a_forbidden_channel_skips_it_with_its_sentence_and_stores_th
     run = archive_run_foreground(instance=cy)
     assert run.status == "done" and run.error == ""
     assert run.dialogs_skipped == 1 and run.dialogs_done == run.dialogs_total - 1
-    assert _archived(cy) == _readable_truth(telegram)
+    assert archived_messages(cy) == _readable_truth(telegram)
     assert run.messages_saved == sum(len(rows) for rows in _readable_truth(telegram).values())
     skipped = Dialog.objects.get(instance=cy, peer_id=_forbidden_peer(telegram))
     assert skipped.skip_reason == GONE_PRIVATE and skipped.kind == "channel"
@@ -86,7 +76,7 @@ def test_a_refused_dialog_keeps_what_it_stored_and_resumes_without_gap_or_duplic
     telegram.seed_messages(PHONE, per_dialog=130)
     back = archive_run_foreground(instance=cy)
     assert back.status == "done" and back.dialogs_skipped == 1
-    assert _archived(cy) == _readable_truth(telegram)
+    assert archived_messages(cy) == _readable_truth(telegram)
     news.refresh_from_db()
     assert news.skip_reason == "" and news.message_count == len(telegram.history_of(PHONE)[news.peer_id])
 
