@@ -20,12 +20,21 @@ class Health(models.TextChoices):
     OBJECT_CHANGED = "object_changed", "object changed outside the dashboard"
     DASHBOARD_KEY_LOST = "dashboard_key_lost", "dashboard key lost"
     UNREACHABLE = "unreachable", "store or Telegram unreachable"
+    ACCOUNT_BANNED = "account_banned", "account banned or deleted"
+    ACCOUNT_FROZEN = "account_frozen", "account frozen"
     BUSY = "busy", "not checked: instance busy"
 
     @classmethod
     def problems(cls) -> tuple[Health, ...]:
         """The states the team is alerted about and the list's "needs attention" filter shows."""
-        return (cls.CONNECTOR_GONE, cls.OBJECT_CHANGED, cls.DASHBOARD_KEY_LOST, cls.UNREACHABLE)
+        return (
+            cls.CONNECTOR_GONE,
+            cls.OBJECT_CHANGED,
+            cls.DASHBOARD_KEY_LOST,
+            cls.UNREACHABLE,
+            cls.ACCOUNT_BANNED,
+            cls.ACCOUNT_FROZEN,
+        )
 
 
 class InstanceHealth(models.Model):

@@ -117,10 +117,6 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
         "timeout": 20,
         "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
     }
-    # Tests get a file too, never SQLite's shared-cache memory database: its table locks fail a
-    # writer at once ("database table is locked") whenever another thread is reading, where a file
-    # in WAL mode lets the reader and the writer run side by side, as they do in production.
-    DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test-teleconnect.sqlite3")}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 REDIS_URL = env_str("REDIS_URL")

@@ -8,6 +8,8 @@ from asgiref.sync import sync_to_async
 from cryptography.fernet import Fernet
 from django.contrib.auth import get_user_model
 from django.db import connections
+from django.db.backends.signals import connection_created
+from django.dispatch import receiver
 from django.test import Client
 
 from sessions_app.models import ConnectorInstance, Membership, Role
@@ -16,6 +18,16 @@ from tests import support
 ADA = "+9996621001"  # demo account without 2FA, code 22222
 BEA = "+9996631002"  # demo account with 2FA, home DC 3 (PHONE_MIGRATE_3 from DC 2)
 BEA_PASSWORD = "correct horse battery"
+
+
+@receiver(connection_created)
+def _sqlite_readers_take_no_table_locks(sender, connection, **kwargs):
+    """SQLite's test database is shared-cache memory, where a reading thread's table lock fails a writer
+    at once ("database table is locked") instead of waiting as WAL does in production. Readers there
+    take no table locks (read_uncommitted), so a page or socket reading beside a run never fails it."""
+    if connection.vendor == "sqlite":
+        with connection.cursor() as cursor:
+            cursor.execute("PRAGMA read_uncommitted = 1")
 
 
 @pytest.fixture(autouse=True)

@@ -25,12 +25,18 @@ PROBLEM_EVENTS: dict[str, str] = {
     Health.OBJECT_CHANGED: "object_changed",
     Health.DASHBOARD_KEY_LOST: "dashboard_key_lost",
     Health.UNREACHABLE: "outage",
+    Health.ACCOUNT_BANNED: "account_banned",
+    Health.ACCOUNT_FROZEN: "account_frozen",
 }
+# Events about the watched account that change no health state: each is alerted once, when seen.
+NOTICE_EVENTS = ("new_authorization", "two_step_disabled", "connector_moved")
 HEADLINES = {
     "connector_gone": "the connector's Telegram session is gone (terminated, logged out or expired)",
     "object_changed": "its session object was changed outside the dashboard",
     "dashboard_key_lost": "the dashboard's own authorization was lost (the connector is not affected)",
     "outage": "the session store or Telegram has been unreachable for a while",
+    "account_banned": "Telegram banned or deleted the account",
+    "account_frozen": "Telegram froze the account",
     RECOVERED: "recovered",
 }
 
@@ -94,11 +100,42 @@ def alert_emails(instance: ConnectorInstance) -> list[str]:
     return list(addresses.values())
 
 
+def notice_payload(
+    *, instance: ConnectorInstance, event: str, text: str, details: dict[str, Any], at: datetime
+) -> dict[str, Any]:
+    """The JSON of a notice: who, what (`text`, one sentence) and the event's own fields (`details`)."""
+    url = instance_url(instance)
+    return {
+        "event": event,
+        "session": instance.session,
+        "name": instance.name,
+        "instance_status": instance.status,
+        "at": at.isoformat(),
+        "url": url,
+        "text": f"teleconnect: {text}" + (f" See {url}" if url else ""),
+        **details,
+    }
+
+
+def alert_notice_queue(
+    *, instance: ConnectorInstance, event: str, text: str, details: dict[str, Any], at: datetime
+) -> list[AlertDelivery]:
+    """Queue a notice (one of NOTICE_EVENTS): something seen on the account that changes no health state."""
+    payload = notice_payload(instance=instance, event=event, text=text, details=details, at=at)
+    return _queue(instance=instance, event=event, payload=payload, at=at, audit={"event": event})
+
+
 def alerts_queue(
     *, instance: ConnectorInstance, event: str, previous: str, state: str, reason: str, at: datetime
 ) -> list[AlertDelivery]:
     """One pending delivery per webhook URL and per email address; the worker's sender sends them."""
     payload = alert_payload(instance=instance, event=event, previous=previous, state=state, reason=reason, at=at)
+    return _queue(instance=instance, event=event, payload=payload, at=at, audit={"event": event, "status": state})
+
+
+def _queue(
+    *, instance: ConnectorInstance, event: str, payload: dict[str, Any], at: datetime, audit: dict[str, Any]
+) -> list[AlertDelivery]:
     common: dict[str, Any] = {"instance": instance, "session": instance.session, "event": event, "payload": payload}
     deliveries = [
         AlertDelivery(
@@ -118,6 +155,6 @@ def alerts_queue(
         instance=instance,
         actor=None,
         action="health.alert",
-        detail={"event": event, "status": state, "deliveries": len(created)},
+        detail={**audit, "deliveries": len(created)},
     )
     return created
