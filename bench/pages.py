@@ -9,6 +9,10 @@ then requests each page with Django's test Client as a logged-in superuser and p
 and the number of SQL queries per page at two page sizes / data sizes (it must not grow).
 The instance list is timed on ten variants (pages, ?q= search, ?status= filters, ?sort=, combined).
 Targets (p50): instance list 50 ms, dialog page 50 ms, search 200 ms.
+
+Last, it grows the fleet to --metrics-instances (10,000) with a watch history (--checks kept checks
+per checked instance, alerts, archive runs, the schedule held) and times the /metrics scrape against
+the instance list's first page measured in the same run (target: a scrape under 1 s).
 """
 
 from __future__ import annotations
@@ -74,16 +78,18 @@ def _vocabulary() -> tuple[list[str], list[float]]:
 # -- seeding --------------------------------------------------------------------------------------------
 
 
-def seed_instances(count: int) -> list[Any]:
+def seed_instances(count: int, *, start: int = 0) -> list[Any]:
+    """Instances conn-{start}.. conn-{start + count - 1} with their health rows; returns them by SESSION."""
     from sessions_app.models import ConnectorInstance, InstanceStatus
 
     statuses = [
         InstanceStatus.ACTIVE, InstanceStatus.ACTIVE, InstanceStatus.ACTIVE, InstanceStatus.NEW,
         InstanceStatus.EXPIRED, InstanceStatus.REVOKED, InstanceStatus.UNSAVED, InstanceStatus.ERROR,
     ]  # fmt: skip
-    rng = random.Random(7)
+    rng = random.Random(7 + start)
     rows = []
-    for i in range(count):
+    before = ConnectorInstance.objects.order_by("-pk").values_list("pk", flat=True).first() or 0
+    for i in range(start, start + count):
         status = statuses[i % len(statuses)]
         signed_in = status in (InstanceStatus.ACTIVE, InstanceStatus.UNSAVED, InstanceStatus.EXPIRED)
         rows.append(
@@ -104,7 +110,7 @@ def seed_instances(count: int) -> list[Any]:
             )
         )
     ConnectorInstance.objects.bulk_create(rows, batch_size=500)
-    instances = list(ConnectorInstance.objects.order_by("session"))
+    instances = list(ConnectorInstance.objects.filter(pk__gt=before).order_by("session"))
     seed_health(instances, rng)
     return instances
 
@@ -344,6 +350,147 @@ def _with_page_size(size: int) -> Any:
     return previous
 
 
+# -- /metrics at fleet size -----------------------------------------------------------------------------
+
+METRICS_TARGET_MS = 1000.0  # a scrape at 10,000 instances
+
+
+def seed_watch_history(*, checks: int, interval: int = 300) -> None:
+    """What a watched fleet leaves behind: `checks` kept checks of each checked instance (one per interval,
+    the newest at its last check), alerts for the instances with a problem, archive runs, the schedule held."""
+    from django.utils import timezone
+
+    from sessions_app.models import ArchiveRun, ArchiveStatus, Dialog
+    from sessions_app.models_health import AlertDelivery, Health, HealthCheck, InstanceHealth
+    from sessions_app.services.health.schedule import schedule_hold
+
+    now = timezone.now()
+    planned: list[tuple[datetime, int, str]] = []
+    health = InstanceHealth.objects.exclude(checked_at=None).values_list("instance_id", "state", "checked_at")
+    for instance_id, state, checked_at in health.iterator(chunk_size=2000):
+        for k in range(checks):
+            result = state if k == 0 else (Health.HEALTHY if k % 9 else Health.BUSY)
+            planned.append((checked_at - timedelta(seconds=k * interval), instance_id, result))
+    planned.sort()  # written as the checks end, so ids follow time (selectors.metrics counts on it)
+    for first in range(0, len(planned), 20_000):
+        HealthCheck.objects.bulk_create(
+            HealthCheck(instance_id=instance_id, started_at=started, trigger="schedule", result=result)
+            for started, instance_id, result in planned[first : first + 20_000]
+        )
+    problems = InstanceHealth.objects.filter(state__in=Health.problems()).values_list("instance_id", "state")
+    AlertDelivery.objects.bulk_create(
+        [
+            AlertDelivery(
+                instance_id=instance_id,
+                session=f"#{instance_id}",
+                event=state,
+                channel=channel,
+                target="bench",
+                status="delivered" if instance_id % 7 else "failed",
+                next_attempt_at=now,
+            )
+            for instance_id, state in problems
+            for channel in ("webhook", "email")
+        ],
+        batch_size=2000,
+    )
+    archived = Dialog.objects.filter(message_count__gt=0).values_list("instance_id", flat=True).distinct()
+    runs = [
+        ArchiveRun(instance_id=instance_id, status=ArchiveStatus.DONE, messages_saved=1000 * k, flood_waits=k % 2)
+        for instance_id in archived
+        for k in range(3)
+    ]
+    ArchiveRun.objects.bulk_create(runs, batch_size=2000)
+    schedule_hold(holder="bench", host="bench:1", now=now - timedelta(seconds=20))
+
+
+def _timed(call: Any, times: int) -> list[float]:
+    samples = []
+    for _ in range(times):
+        started = time.perf_counter()
+        call()
+        samples.append(time.perf_counter() - started)
+    return samples
+
+
+def measure_metrics(scraper: Any, admin_client: Any, requests: int) -> dict[str, Any]:
+    """The scrape, the instance list's first page as the same run's baseline, and where a scrape's time goes."""
+    from django.db.models import Sum
+    from prometheus_client.exposition import generate_latest
+
+    from sessions_app.models import Dialog, Message
+    from sessions_app.selectors.metrics import FleetCollector, fleet_snapshot
+
+    scrape, _ = measure(scraper, [("/metrics", "teleconnect_instance_health{")], requests)
+    baseline, _ = measure(admin_client, [("/", "conn-0000")], requests)
+    snapshot = fleet_snapshot()
+    body = scraper.get("/metrics").content.decode()
+    return {
+        "scrape": scrape,
+        "baseline": baseline,
+        "queries": _timed(fleet_snapshot, max(requests // 5, 3)),
+        "render": _timed(lambda: generate_latest(FleetCollector(snapshot)), max(requests // 5, 3)),
+        "sum": _timed(lambda: Dialog.objects.aggregate(Sum("message_count")), 5),
+        "count": _timed(Message.objects.count, 5),
+        "bytes": len(body),
+        "series": sum(1 for line in body.splitlines() if line and not line.startswith("#")),
+        "instances": len(snapshot.instances),
+        "checks": sum(snapshot.checks_recent.values()),
+    }
+
+
+def metrics_phase(args: argparse.Namespace, admin_client: Any) -> tuple[dict[str, Any], list[tuple[str, int]]]:
+    """Grow the fleet to --metrics-instances with a watch history, then time /metrics against the list's first page."""
+    from django.conf import settings
+    from django.test import Client
+
+    from sessions_app.models_health import HealthCheck
+
+    token = secrets.token_urlsafe(32)
+    settings.METRICS_TOKEN = token
+    scraper = Client(SERVER_NAME="localhost", headers={"Authorization": f"Bearer {token}"})
+    queries = [(f"{args.instances} instances, no history", queries_for(scraper, "/metrics"))]
+    extra = args.metrics_instances - args.instances
+    if extra > 0:
+        log(f"seeding {extra} more instances for /metrics")
+        seed_instances(extra, start=args.instances)
+    log(f"seeding {args.checks} kept checks per checked instance, alerts, archive runs")
+    seed_watch_history(checks=args.checks)
+    kept = HealthCheck.objects.count()
+    fleet = max(args.metrics_instances, args.instances)
+    queries.append((f"{fleet} instances, {kept:,} kept checks, alerts, runs", queries_for(scraper, "/metrics")))
+    log(f"timing /metrics, {args.requests} requests")
+    figures = measure_metrics(scraper, admin_client, args.requests)
+    figures["kept"] = kept
+    return figures, queries
+
+
+def print_metrics(figures: dict[str, Any], queries: list[tuple[str, int]], vendor: str) -> None:
+    scrape, baseline = _setup.summary_ms(figures["scrape"]), _setup.summary_ms(figures["baseline"])
+    print()
+    print(
+        f"/metrics on {vendor}: {figures['instances']:,} instances, {figures['kept']:,} kept checks "
+        f"({figures['checks']:,} in the window), {figures['series']:,} series, {figures['bytes'] / 1024:,.0f} KiB"
+    )
+    print(
+        f"  scrape                 p50 {scrape['p50']:7.1f} ms  p95 {scrape['p95']:7.1f} ms  max {scrape['max']:7.1f} ms"
+    )
+    print(f"  baseline: / (page 1)   p50 {baseline['p50']:7.1f} ms  (same run, same fleet)")
+    print(f"  ratio scrape / baseline  {scrape['p50'] / baseline['p50']:5.1f}x")
+    queries_p50 = _setup.percentile(figures["queries"], 0.5) * 1000
+    render_p50 = _setup.percentile(figures["render"], 0.5) * 1000
+    print(f"  of a scrape: queries p50 {queries_p50:7.1f} ms, text format p50 {render_p50:7.1f} ms")
+    sum_p50 = _setup.percentile(figures["sum"], 0.5) * 1000
+    count_p50 = _setup.percentile(figures["count"], 0.5) * 1000
+    print(
+        f"  messages stored: SUM(dialog.message_count) p50 {sum_p50:7.2f} ms vs COUNT(*) of messages p50 "
+        f"{count_p50:7.2f} ms ({count_p50 / max(sum_p50, 1e-6):,.1f}x)"
+    )
+    print("  SQL queries per scrape (must not grow with the fleet):")
+    for label, count in queries:
+        print(f"    {count:3d}  {label}")
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--instances", type=int, default=1000)
@@ -351,10 +498,16 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="100 instances, 50,000 messages")
     parser.add_argument("--requests", type=int, default=50, help="timed requests per page kind")
     parser.add_argument("--analyze", action="store_true", help="run ANALYZE after seeding (SQLite planner statistics)")
+    parser.add_argument(
+        "--metrics-instances", type=int, help="fleet size for the /metrics scrape (10,000; quick: 1,000)"
+    )
+    parser.add_argument("--checks", type=int, default=50, help="kept checks per checked instance (HEALTH_CHECKS_KEPT)")
     _setup.common_arguments(parser)
     args = parser.parse_args()
     if args.quick:
         args.instances, args.messages = 100, 50_000
+    if args.metrics_instances is None:
+        args.metrics_instances = 1000 if args.quick else 10_000
     if args.instances < 11:
         parser.error("--instances must be at least 11")
 
@@ -438,6 +591,7 @@ def main() -> None:
         finally:
             _with_page_size(previous)
     newest_page_queries = queries_for(admin_client, f"{base}/{big_dialog.peer_id}/")
+    metrics_figures, metrics_queries = metrics_phase(args, admin_client)  # last: it grows the fleet
 
     print(f"machine: {_setup.machine()}")
     print(
@@ -472,6 +626,8 @@ def main() -> None:
         if name == "dialog page":
             print(f"    ({newest_page_queries} on the newest page: no ?before=, so no newer-messages check)")
 
+    print_metrics(metrics_figures, metrics_queries, connection.vendor)
+
     print()
     print("pages bench summary:")
     for name, (samples, by_url) in results.items():
@@ -489,6 +645,13 @@ def main() -> None:
                 f"  {'':<14} slowest variant p50 {worst_p50:7.1f} ms ({'met' if worst_p50 <= target else 'MISSED'}): "
                 f"{worst_url.split('/archive/')[-1]}"
             )
+    scrape_p50 = _setup.percentile(metrics_figures["scrape"], 0.5) * 1000
+    baseline_p50 = _setup.percentile(metrics_figures["baseline"], 0.5) * 1000
+    print(
+        f"  {'/metrics':<14} p50 {scrape_p50:7.1f} ms (target {METRICS_TARGET_MS:.0f} ms at "
+        f"{metrics_figures['instances']:,} instances: {'met' if scrape_p50 <= METRICS_TARGET_MS else 'MISSED'})"
+        f"  {scrape_p50 / baseline_p50:.1f}x the list's first page  queries {'/'.join(str(c) for _, c in metrics_queries)}"
+    )
 
 
 if __name__ == "__main__":

@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from sessions_app.forms import clean_api_hash
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import AuditEvent, ConnectorInstance, Membership, PendingLogin
+from sessions_app.models_watch import AccountWatch, WatchedAuthorization
 from sessions_app.services import revoke as revoke_service
 from sessions_app.services import sessions as session_service
 from sessions_app.storage import StoreError
@@ -199,3 +200,29 @@ class MembershipAdmin(admin.ModelAdmin):
     list_display = ["instance", "user", "role"]
     list_filter = ["role"]
     autocomplete_fields = ["user", "instance"]
+
+
+class _ReadOnlyAdmin(admin.ModelAdmin):
+    """What the checks recorded: for inspection only (the security watch writes it)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(AccountWatch)
+class AccountWatchAdmin(_ReadOnlyAdmin):
+    list_display = ["instance", "baseline_at", "connector_country", "two_step", "security_seen_at"]
+    search_fields = ["instance__session"]
+
+
+@admin.register(WatchedAuthorization)
+class WatchedAuthorizationAdmin(_ReadOnlyAdmin):
+    list_display = ["instance", "description", "origin", "first_seen_at", "alerted_at", "known_by", "known_at"]
+    list_filter = ["origin"]
+    search_fields = ["instance__session", "description"]

@@ -5,7 +5,7 @@ from __future__ import annotations
 from django import forms
 
 from sessions_app.selectors.instances import HEALTH_FILTERS, SORTS, STATUS_FILTERS
-from sessions_app.services.instance_admin import ObjectChoice
+from sessions_app.services.instance_admin import NAME_MAX_LENGTH, ObjectChoice
 from sessions_app.services.instance_bulk import BulkAction
 
 
@@ -38,8 +38,14 @@ class BulkForm(forms.Form):
 
 
 class RenameForm(forms.Form):
-    # The rules (not blank, at most 200 characters) are services.instance_admin.instance_rename's.
-    name = forms.CharField(label="Display name", required=False, strip=False)
+    # The rules (not blank, at most NAME_MAX_LENGTH characters) are services.instance_admin.instance_rename's;
+    # the browser is told the same limit, so it stops typing where the rule would refuse.
+    name = forms.CharField(
+        label="Display name",
+        required=False,
+        strip=False,
+        widget=forms.TextInput(attrs={"maxlength": NAME_MAX_LENGTH, "required": True}),
+    )
 
 
 class DeleteForm(forms.Form):

@@ -24,6 +24,7 @@ _SECRET_PATTERNS = [
     re.compile(r"gAAAAA[A-Za-z0-9_=-]{20,}"),
     re.compile(r"(phone_code_hash['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9_-]+", re.I),
     re.compile(r"otpauth://[^\s'\"<>]+", re.I),
+    re.compile(r"((?:socks[45]|https?|mtproxy)://)[^\s/@'\"<>]+(?=@)", re.I),  # a proxy's credentials or secret
 ]
 REDACTED = "[redacted]"
 
@@ -81,6 +82,10 @@ class ExpectedHttpErrorsFilter(logging.Filter):
 
 class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
     """Django's filter (settings, request.POST under sensitive_post_parameters) plus secret locals anywhere."""
+
+    # Django's list; PROXY (TELEGRAM_PROXY holds the proxy's credentials) and AUTHORIZATION (request.META's
+    # bearer token: METRICS_TOKEN, API tokens).
+    hidden_settings = re.compile("API|TOKEN|KEY|SECRET|PASS|SIGNATURE|HTTP_COOKIE|PROXY|AUTHORIZATION", flags=re.I)
 
     def get_traceback_frame_variables(self, request: HttpRequest | None, tb_frame: Any) -> Any:
         # Unlike sensitive_variables, also with DEBUG on: a debug page must not show a secret either.

@@ -396,4 +396,4 @@ class ArchiveRun(models.Model):
 
 # --- Session health, archive media ----------------------------------------------------------------
 # In their own module (this one is at the size limit); imported here so Django registers them.
-from sessions_app import models_health, models_media, models_network  # noqa: E402, F401
+from sessions_app import models_api, models_health, models_media, models_network, models_watch  # noqa: E402, F401

@@ -9,6 +9,8 @@ from __future__ import annotations
 from django.conf import settings
 from django.db import models
 
+from sessions_app.crypto import EncryptedTextField
+
 
 class Health(models.TextChoices):
     """What the last check found. An instance's state is never BUSY (that check did not run)."""
@@ -94,11 +96,6 @@ class HealthCheck(models.Model):
         return f"check of {self.instance_id} at {self.started_at:%Y-%m-%d %H:%M:%S}: {self.result}"
 
 
-class DeliveryChannel(models.TextChoices):
-    WEBHOOK = "webhook", "webhook"
-    EMAIL = "email", "email"
-
-
 class DeliveryStatus(models.TextChoices):
     PENDING = "pending", "pending"
     SENDING = "sending", "sending"
@@ -107,7 +104,7 @@ class DeliveryStatus(models.TextChoices):
 
 
 class AlertDelivery(models.Model):
-    """One alert to one target (a webhook URL or an email address), with its attempts."""
+    """One alert to one destination of one channel (a webhook URL, an email address), with its attempts."""
 
     instance = models.ForeignKey(
         "sessions_app.ConnectorInstance",
@@ -118,11 +115,13 @@ class AlertDelivery(models.Model):
     )
     session = models.CharField(max_length=64, db_index=True)
     event = models.CharField(max_length=30)
-    channel = models.CharField(max_length=10, choices=DeliveryChannel.choices)
-    # What pages show: an email address, or a webhook's scheme://host/… only (its path often holds a token).
+    # The AlertChannel's name (ALERT_CHANNELS): no choices, so a new channel needs no migration.
+    channel = models.CharField(max_length=20)
+    # What pages show: the channel's display of the destination (a webhook's scheme://host/… only).
     target = models.CharField(max_length=300)
-    # SHA-256 of the webhook URL: the sender finds the URL again in ALERT_WEBHOOK_URLS, so it is not stored.
-    target_key = models.CharField(max_length=64, blank=True)
+    # Where it is sent, encrypted (a webhook URL often holds a token), as it was when queued; emptied once
+    # the delivery is delivered or failed, so no copy of a token outlives its use.
+    destination = EncryptedTextField()
     payload = models.JSONField(default=dict)
     status = models.CharField(max_length=10, choices=DeliveryStatus.choices, default=DeliveryStatus.PENDING)
     attempts = models.PositiveSmallIntegerField(default=0)

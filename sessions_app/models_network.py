@@ -1,14 +1,39 @@
-"""Requests handed to the holder of an instance's connection (imported by sessions_app.models).
+"""How the dashboard reaches Telegram for an instance (imported by sessions_app.models).
 
-While an archive run holds the dashboard's key, a health check does not take the connection from
-it: it leaves the request here and the run sends it over its own connection between two chunks,
-writing the answer back. A row is the handoff between processes (the web's "Check now" and a
+InstanceProxy is an instance's own way out to Telegram. ServedRequest: while an archive run holds
+the dashboard's key, a health check does not take the connection from it: it leaves the request
+here and the run sends it over its own connection between two chunks, writing the answer back. A row is the handoff between processes (the web's "Check now" and a
 worker's run) as well as between two threads of one worker.
 """
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
+
+from sessions_app.crypto import EncryptedTextField
+
+
+class InstanceProxy(models.Model):
+    """The instance's own proxy to Telegram; without one, TELEGRAM_PROXY (or a direct connection).
+
+    The URL holds credentials (or the MTProxy secret), so it is encrypted and never shown; `masked`
+    (scheme://host:port) is what pages, the audit trail and the admin show.
+    """
+
+    instance = models.OneToOneField(
+        "sessions_app.ConnectorInstance", on_delete=models.CASCADE, related_name="own_proxy"
+    )
+    url = EncryptedTextField()  # parsed by sessions_app.telegram.proxy.parse_proxy
+    masked = models.CharField(max_length=300)
+    updated_at = models.DateTimeField(auto_now=True)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL)
+
+    class Meta:
+        app_label = "sessions_app"
+
+    def __str__(self) -> str:
+        return f"{self.masked} for instance {self.instance_id}"
 
 
 class ServedRequest(models.Model):

@@ -8,7 +8,7 @@ stops start-up instead of silently running with a default.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -76,6 +76,17 @@ def env_list(name: str, default: list[str]) -> list[str]:
     if value is None:
         return list(default)
     return [item.strip() for item in value.split(",") if item.strip()]
+
+
+def env_choice_list(name: str, choices: Sequence[str], *, what: str = "value") -> list[str]:
+    """Comma-separated names, each one of `choices` (default: all of them, in their order)."""
+    names = env_list(name, list(choices))
+    for item in names:
+        if item not in choices:
+            raise ImproperlyConfigured(
+                f"{name} names an unknown {what}, {item!r}: use some of {', '.join(choices)} (comma-separated)"
+            )
+    return list(dict.fromkeys(names))
 
 
 def env_secret(name: str, default: str = "") -> str:

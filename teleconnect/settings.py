@@ -16,8 +16,11 @@ import dj_database_url
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
+from sessions_app.services.health.events import ALERT_EVENTS
+from sessions_app.telegram.proxy import proxy_setting
 from teleconnect.env import (
     env_bool,
+    env_choice_list,
     env_email_list,
     env_float,
     env_int,
@@ -57,6 +60,7 @@ INSTALLED_APPS = [
     "channels",
     "django_tasks",
     "django_tasks_db",
+    "ninja",  # the JSON API at /api/v1/ (sessions_app/api); its Swagger UI files are served from here
     "sessions_app",
 ]
 
@@ -64,6 +68,8 @@ MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
     "csp.middleware.CSPMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
+    # /api/ authenticates by bearer token only: its requests lose their cookies before sessions and CSRF.
+    "sessions_app.api.auth.NoCookiesOnApiMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -236,6 +242,8 @@ TELEGRAM_CLIENT_FACTORY = env_str(
     if TELEGRAM_DEMO
     else "sessions_app.telegram.client.real_client_factory",
 )
+# How every instance without a proxy of its own reaches Telegram (socks5://, socks4://, http:// or mtproxy:// URL).
+TELEGRAM_PROXY = proxy_setting("TELEGRAM_PROXY", env_secret("TELEGRAM_PROXY"))
 # Where the demo Telegram keeps its state, so the web server, the worker and restarts share it.
 TELEGRAM_DEMO_STATE = env_str("TELEGRAM_DEMO_STATE", str(VAR_DIR / "demo-telegram.sqlite3"))
 # Seconds the demo Telegram takes to answer each request, standing for network latency (load tests).
@@ -248,6 +256,9 @@ LOGIN_RESEND_MIN_SECONDS = env_int("LOGIN_RESEND_MIN_SECONDS", 30, minimum=0)
 TELEGRAM_LEASE_SECONDS = env_int("TELEGRAM_LEASE_SECONDS", 120, minimum=5)
 TELEGRAM_LEASE_WAIT_SECONDS = env_int("TELEGRAM_LEASE_WAIT_SECONDS", 5, minimum=0)
 TELEGRAM_TIMEOUT_SECONDS = env_int("TELEGRAM_TIMEOUT_SECONDS", 10, minimum=1)
+# Bulk import (/instances/bulk-import/): the largest file and the most rows (or zip entries) one upload takes.
+BULK_IMPORT_MAX_BYTES = 5 * 1024 * 1024
+BULK_IMPORT_MAX_ROWS = 200
 # An archive run whose worker wrote no heartbeat for this long is taken as killed and resumable.
 ARCHIVE_STALE_SECONDS = env_int("ARCHIVE_STALE_SECONDS", 90, minimum=1)
 # Dialogs an archive run reads side by side on its one connection (round trips overlap).
@@ -287,13 +298,26 @@ HEALTH_CHECK_CONCURRENCY = env_int("HEALTH_CHECK_CONCURRENCY", 4, minimum=1)
 HEALTH_CHECKS_KEPT = env_int("HEALTH_CHECKS_KEPT", 50, minimum=1)
 # The store or Telegram unreachable is transient: it is alerted once it has lasted this long.
 HEALTH_OUTAGE_ALERT_SECONDS = env_int("HEALTH_OUTAGE_ALERT_SECONDS", 900, minimum=0)
+# The channels alerts go out on, each an AlertChannel (sessions_app/services/health/channels.py) reading its
+# own settings below: a channel with no destination configured sends nothing. A new channel: its class, listed here.
+ALERT_CHANNELS = [
+    "sessions_app.services.health.channels.WebhookChannel",
+    "sessions_app.services.health.channels.EmailChannel",
+]
 ALERT_WEBHOOK_URLS = env_url_list("ALERT_WEBHOOK_URLS")
 ALERT_EMAILS = env_email_list("ALERT_EMAILS")
+# The events each channel sends (comma-separated, default all): e.g. keep connector_moved off the pager.
+ALERT_WEBHOOK_EVENTS = env_choice_list("ALERT_WEBHOOK_EVENTS", ALERT_EVENTS, what="alert event")
+ALERT_EMAIL_EVENTS = env_choice_list("ALERT_EMAIL_EVENTS", ALERT_EVENTS, what="alert event")
 ALERT_TIMEOUT_SECONDS = env_int("ALERT_TIMEOUT_SECONDS", 10, minimum=1)
 ALERT_MAX_ATTEMPTS = env_int("ALERT_MAX_ATTEMPTS", 5, minimum=1)
 ALERT_RETRY_SECONDS = env_int("ALERT_RETRY_SECONDS", 30, minimum=0)
 # The dashboard's public address, for links in alerts (e.g. https://teleconnect.example).
 DASHBOARD_URL = env_url("DASHBOARD_URL")
+# /metrics answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset: /metrics is 404.
+METRICS_TOKEN = env_secret("METRICS_TOKEN")
+# Requests one API token may make (django-ninja rate: N/s, N/m or N/h); more get 429 with Retry-After.
+API_THROTTLE_RATE = "300/m"  # per token
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)

@@ -99,7 +99,12 @@ def test_there_is_no_import_cycle():
 
 @pytest.mark.parametrize(
     ("library", "home"),
-    [("telethon", "sessions_app.telegram"), ("boto3", "sessions_app.storage"), ("botocore", "sessions_app.storage")],
+    [
+        ("telethon", "sessions_app.telegram"),
+        ("python_socks", "sessions_app.telegram"),
+        ("boto3", "sessions_app.storage"),
+        ("botocore", "sessions_app.storage"),
+    ],
 )
 def test_only_one_package_imports_each_outside_library(library, home):
     offenders = [

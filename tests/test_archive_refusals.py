@@ -9,7 +9,7 @@ from telethon import errors
 
 from sessions_app.models import ArchiveRun, Dialog, Message
 from sessions_app.services.archive_runs import archive_run_foreground
-from sessions_app.telegram.errors import SessionRevoked, translate
+from sessions_app.telegram.errors import AccountBanned, SessionRevoked, translate
 from sessions_app.telegram.refusals import DIALOG_REFUSALS, DialogRefused, dialog_refusal
 from tests.conftest import client_for, demo_session, log_in
 from tests.support import archived_messages
@@ -110,6 +110,7 @@ def test_each_per_dialog_refusal_has_its_own_sentence(error, sentence):
 
 
 def test_errors_about_the_account_are_not_dialog_refusals():
-    for exc in (errors.AuthKeyUnregisteredError(request=None), errors.UserDeactivatedBanError(request=None)):
-        assert dialog_refusal(exc) is None
-        assert isinstance(translate(exc), SessionRevoked)
+    assert dialog_refusal(errors.AuthKeyUnregisteredError(request=None)) is None
+    assert isinstance(translate(errors.AuthKeyUnregisteredError(request=None)), SessionRevoked)
+    assert dialog_refusal(errors.UserDeactivatedBanError(request=None)) is None
+    assert isinstance(translate(errors.UserDeactivatedBanError(request=None)), AccountBanned)

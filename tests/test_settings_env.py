@@ -16,7 +16,16 @@ import pytest
 from cryptography.fernet import Fernet
 from django.core.exceptions import ImproperlyConfigured
 
-from teleconnect.env import env_bool, env_int, env_list, env_rate, env_secret, env_str, local_secret
+from teleconnect.env import (
+    env_bool,
+    env_choice_list,
+    env_int,
+    env_list,
+    env_rate,
+    env_secret,
+    env_str,
+    local_secret,
+)
 
 REPO = Path(__file__).resolve().parent.parent
 _CONFIG_PREFIXES = ("DJANGO_", "TELEGRAM_", "AWS_", "TELECONNECT_", "DATABASE_", "REDIS_", "SESSION_", "LOGIN_")
@@ -119,6 +128,37 @@ def test_it_returns_a_copy_of_the_default_list(monkeypatch):
     assert default == ["127.0.0.1"]
 
 
+# --- env_choice_list ----------------------------------------------------------------------------
+
+COLOURS = ("red", "green", "blue")
+
+
+def test_it_reads_a_list_of_choices_defaulting_to_all_of_them(monkeypatch):
+    monkeypatch.delenv("TC_TEST_CHOICES", raising=False)
+    assert env_choice_list("TC_TEST_CHOICES", COLOURS) == ["red", "green", "blue"]
+    monkeypatch.setenv("TC_TEST_CHOICES", " blue, red ,blue,")
+    assert env_choice_list("TC_TEST_CHOICES", COLOURS) == ["blue", "red"]
+
+
+def test_it_refuses_an_unknown_choice_naming_it_and_the_variable(monkeypatch):
+    monkeypatch.setenv("TC_TEST_CHOICES", "red,purple")
+    with pytest.raises(ImproperlyConfigured) as refused:
+        env_choice_list("TC_TEST_CHOICES", COLOURS, what="colour")
+    assert str(refused.value) == (
+        "TC_TEST_CHOICES names an unknown colour, 'purple': use some of red, green, blue (comma-separated)"
+    )
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["ALERT_WEBHOOK_EVENTS", "ALERT_EMAIL_EVENTS"])
+def test_it_refuses_to_start_with_an_alert_event_it_does_not_know_naming_it(tmp_path, name):
+    result = start_django(tmp_path, **{name: "connector_gone, conector_moved"})
+    assert result.returncode != 0
+    error_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured" in error_line
+    assert f"{name} names an unknown alert event, 'conector_moved': use some of connector_gone," in error_line
+
+
 # --- env_rate -----------------------------------------------------------------------------------
 
 
@@ -201,6 +241,7 @@ def test_it_starts_with_a_valid_production_like_configuration(tmp_path):
         TELEGRAM_API_HASH="0123456789abcdef0123456789abcdef",
         LOGIN_SEND_CODE_RATE="3/600",
         AWS_S3_SSE="aws:kms",
+        TELEGRAM_PROXY="socks5://user:pass@127.0.0.1:1080",
     )
     assert result.returncode == 0, result.stderr
 
@@ -222,6 +263,8 @@ def test_it_starts_with_a_valid_production_like_configuration(tmp_path):
         ("TELEGRAM_TIMEOUT_SECONDS", "0"),
         ("DATABASE_URL", "not-a-database://x"),
         ("DJANGO_SECRET_KEY_FILE", "/nonexistent/teleconnect-secret"),
+        ("TELEGRAM_PROXY", "ftp://proxy.example:21"),
+        ("TELEGRAM_PROXY", "socks5://proxy.example"),
     ],
 )
 def test_it_refuses_to_start_with_a_malformed_value_naming_the_variable(tmp_path, name, value):
@@ -230,6 +273,25 @@ def test_it_refuses_to_start_with_a_malformed_value_naming_the_variable(tmp_path
     assert "ImproperlyConfigured" in result.stderr
     error_line = result.stderr.strip().splitlines()[-1]
     assert name in error_line, result.stderr
+
+
+@pytest.mark.slow
+def test_it_refuses_a_malformed_proxy_in_a_sentence_without_its_credentials(tmp_path):
+    result = start_django(tmp_path, TELEGRAM_PROXY="mtproxy://ee0123456789abcdef0123456789abcdef@127.0.0.1:443")
+    assert result.returncode != 0
+    error_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured: TELEGRAM_PROXY is not a proxy teleconnect can use" in error_line
+    assert "fake-TLS" in error_line
+    assert "0123456789abcdef" not in result.stderr
+
+
+def test_telegram_proxy_is_empty_by_default_and_read_from_the_environment(monkeypatch):
+    from sessions_app.telegram.proxy import proxy_setting
+
+    monkeypatch.delenv("TELEGRAM_PROXY", raising=False)
+    assert proxy_setting("TELEGRAM_PROXY", env_secret("TELEGRAM_PROXY")) == ""
+    monkeypatch.setenv("TELEGRAM_PROXY", " http://user:pass@127.0.0.1:3128 ")
+    assert proxy_setting("TELEGRAM_PROXY", env_secret("TELEGRAM_PROXY")) == "http://user:pass@127.0.0.1:3128"
 
 
 @pytest.mark.slow

@@ -53,6 +53,16 @@ def parse_query(query: str) -> SearchTerms:
     return SearchTerms(words=tuple(words), prefix=len(words[-1]) >= PREFIX_MIN_LENGTH)
 
 
+def short_search_hint(terms: SearchTerms) -> str:
+    """What to say when the last word is too short to match as a prefix ("" when it is long enough)."""
+    if terms.prefix:
+        return ""
+    return (
+        f"“{terms.words[-1]}” is shorter than {PREFIX_MIN_LENGTH} characters, so it only finds that exact word: "
+        f"a search needs at least {PREFIX_MIN_LENGTH} characters to find the words that start with it."
+    )
+
+
 def fts5_match(terms: SearchTerms) -> str:
     """An FTS5 MATCH expression: each word a quoted string (implicit AND), the last one a prefix."""
     # The words hold no `"`, but double any as FTS5 wants so the quoting never depends on that.

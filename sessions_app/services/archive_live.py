@@ -76,7 +76,11 @@ def archive_reconnect(*, connection: ArchiveLink, waiting: Callable[[int], objec
 
 def archive_serve(*, session: str, holder: str, connection: ArchiveLink) -> None:
     """Answer the health checks that wait for the run's connection (between chunks or files)."""
-    connector_requests_serve(session=session, holder=holder, authorizations=connection.authorizations)
+    connector_requests_serve(
+        session=session,
+        holder=holder,
+        account=connection.account_view,  # the whole view a check reads, over the run's connection
+    )
 
 
 def takeout_files_max(run: ArchiveRun) -> int:

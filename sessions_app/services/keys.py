@@ -103,7 +103,11 @@ def _mint(
         marks_dead=marks_dead,
     ) as op:
         minted = mint_dashboard_key(
-            connector_session=op.session, api=op.api, session_name=instance.session, password=password
+            connector_session=op.session,
+            api=op.api,
+            session_name=instance.session,
+            password=password,
+            proxy=op.label.proxy,
         )
         return minted, op.session
 

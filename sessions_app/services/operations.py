@@ -24,6 +24,7 @@ from dataclasses import dataclass
 from django.contrib.auth.models import User
 
 from sessions_app.models import ConnectorInstance, InstanceStatus
+from sessions_app.selectors.proxy import instance_own_proxy
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused, NoDashboardKey, NoSession
 from sessions_app.services.instances import instance_credentials, instance_set_status
@@ -31,6 +32,8 @@ from sessions_app.services.lease import telegram_lease
 from sessions_app.telegram.client import ApiCredentials, ClientLabel, KeyRole
 from sessions_app.telegram.errors import (
     ALL_SESSIONS_TERMINATED,
+    AccountBanned,
+    AccountFrozen,
     FloodWait,
     NotAuthorized,
     SessionRevoked,
@@ -95,6 +98,11 @@ def _outcome(error: TelegramError) -> tuple[str, dict[str, object]]:
         return "flood_wait", {"seconds": error.seconds}
     if isinstance(error, (SessionRevoked, NotAuthorized)):
         return "dead", {"error": type(error).__name__, "reason": getattr(error, "reason", "revoked")}
+    # The account's own state, not a key's: both keys are kept (they work again once Telegram lifts it).
+    if isinstance(error, AccountBanned):
+        return "banned", {"error": type(error).__name__, "deleted": error.deleted}
+    if isinstance(error, AccountFrozen):
+        return "frozen", {"error": type(error).__name__, "appeal_url": error.appeal_url}
     return "refused", {"error": type(error).__name__}
 
 
@@ -159,7 +167,7 @@ def telegram_operation(
             yield Operation(
                 session=key,
                 api=instance_credentials(instance),
-                label=ClientLabel(role, instance.session),
+                label=ClientLabel(role, instance.session, instance_own_proxy(instance)),
                 role=role,
                 holder=held,
             )

@@ -1,6 +1,6 @@
 """The session object store: S3 (a django-storages subclass) or a local directory, one contract.
 
-Services call get_session_storage() and use load/head/save/clear; the model's FileField uses the
+Services call get_session_storage() and use load/head/save/clear (list_sessions for Discover); the model's FileField uses the
 same object as a Django storage. Only this package imports boto3/botocore.
 """
 
@@ -15,6 +15,7 @@ from django.conf import settings
 from .base import (
     CACHE_CONTROL,
     CONTENT_TYPE,
+    ListedObject,
     LoadedSession,
     ObjectInfo,
     SessionStore,
@@ -32,6 +33,7 @@ if TYPE_CHECKING:
 __all__ = [
     "CACHE_CONTROL",
     "CONTENT_TYPE",
+    "ListedObject",
     "LoadedSession",
     "LocalMediaStorage",
     "LocalSessionStore",

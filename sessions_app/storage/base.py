@@ -29,6 +29,17 @@ def session_key(session: str) -> str:
     return f"telegram/{session}/session.txt"
 
 
+# Every session object lives under this prefix; Discover lists it (s3:ListBucket on the prefix).
+SESSION_PREFIX: Final = "telegram/"
+_SESSION_KEY_RE: Final = re.compile(rf"telegram/({SESSION_NAME_PATTERN})/session\.txt")
+
+
+def session_of_key(key: str) -> str | None:
+    """The SESSION whose object `key` is, or None for any other key (the inverse of session_key)."""
+    match = _SESSION_KEY_RE.fullmatch(key)
+    return match.group(1) if match else None
+
+
 def content_etag(data: bytes) -> str:
     """An S3-style ETag (quoted md5 hex) for content stored without multipart or KMS."""
     return '"' + hashlib.md5(data, usedforsecurity=False).hexdigest() + '"'
@@ -55,6 +66,19 @@ class ObjectInfo:
         when = f", modified {self.last_modified:%Y-%m-%d %H:%M:%S %Z}" if self.last_modified else ""
         unit = "byte" if self.size == 1 else "bytes"
         return f"ETag {self.etag}, {self.size} {unit}{when}"
+
+
+@dataclass(frozen=True)
+class ListedObject:
+    """One session object found by listing the store: its SESSION, size and time, never its content."""
+
+    session: str
+    size: int
+    last_modified: datetime | None
+
+    @property
+    def empty(self) -> bool:
+        return self.size == 0
 
 
 @dataclass(frozen=True)
@@ -136,6 +160,15 @@ class SessionStore:
 
     def head(self, session: str) -> ObjectInfo | None:
         """The stored object's metadata, or None when there is no object. Never reads the content."""
+        raise NotImplementedError
+
+    def list_sessions(self) -> list[ListedObject]:
+        """Every session object in the store (keys telegram/{SESSION}/session.txt), sorted by SESSION.
+
+        Other keys under telegram/ are skipped. On S3 this pages through ListObjectsV2 and needs
+        s3:ListBucket on the telegram/ prefix, which no other operation needs: without it this
+        raises StoreError (reason "access denied") whose message names the missing permission.
+        """
         raise NotImplementedError
 
     def save(

@@ -15,7 +15,18 @@ from pathlib import Path
 
 from django.core.files.storage import FileSystemStorage
 
-from .base import LoadedSession, ObjectInfo, SessionStore, StoreError, content_etag, same_etag, session_key
+from .base import (
+    SESSION_PREFIX,
+    ListedObject,
+    LoadedSession,
+    ObjectInfo,
+    SessionStore,
+    StoreError,
+    content_etag,
+    same_etag,
+    session_key,
+    session_of_key,
+)
 
 ENCRYPTION = "local 0600"
 # Temp files are ".session.txt.<random>.tmp" beside the object, renamed over it once written.
@@ -73,6 +84,23 @@ class LocalSessionStore(SessionStore, FileSystemStorage):
             return self._current(key)
         except OSError as err:
             raise self._os_error(err, key, "checking") from err
+
+    def list_sessions(self) -> list[ListedObject]:
+        root = Path(self.location)
+        found: list[ListedObject] = []
+        try:
+            for path in sorted(root.joinpath(SESSION_PREFIX).glob("*/session.txt")):
+                session = session_of_key(path.relative_to(root).as_posix())
+                try:
+                    stat = path.stat()
+                except FileNotFoundError:
+                    continue  # removed while listing: simply not listed
+                if session is not None and path.is_file():
+                    modified = datetime.fromtimestamp(stat.st_mtime, tz=UTC)
+                    found.append(ListedObject(session=session, size=stat.st_size, last_modified=modified))
+        except OSError as err:
+            raise self._os_error(err, SESSION_PREFIX, "listing") from err
+        return found
 
     def ping(self) -> None:
         root = Path(self.location)

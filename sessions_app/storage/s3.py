@@ -43,6 +43,7 @@ from .base import (
     StoreUnreachable,
     session_key,
 )
+from .s3_listing import S3Listing
 
 _MISSING_KEY = {"NoSuchKey", "NotFound", "404"}
 _CONFLICT = {"PreconditionFailed", "ConditionalRequestConflict", "412", "409"}
@@ -59,7 +60,7 @@ _OVERLOADED = {"SlowDown", "ServiceUnavailable", "InternalError", "RequestTimeou
 _PING_KEY = "telegram/.ping"
 
 
-class S3SessionStore(SessionStore, S3Storage):
+class S3SessionStore(S3Listing, SessionStore, S3Storage):
     """Session objects in an S3 bucket (AWS or any S3-compatible endpoint).
 
     Objects are UTF-8 text/plain, Cache-Control: no-store, server-side encrypted (AES256 or

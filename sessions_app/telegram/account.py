@@ -9,6 +9,8 @@ from telethon import TelegramClient, errors, functions, types
 
 from sessions_app.telegram import errors as app_errors
 from sessions_app.telegram.client import ApiCredentials, ClientLabel, run
+from sessions_app.telegram.freeze import AccountFreeze as AccountFreeze  # part of this module's interface
+from sessions_app.telegram.freeze import fetch_freeze
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,7 @@ class Authorization:
     official_app: bool
     unconfirmed: bool = False  # logged in by login token, not yet confirmed from another session ("Is this you?")
     password_pending: bool = False  # the code or token was accepted; the 2FA password has not been given yet
+    api_id: int = 0  # the API id of the app that made this authorization (0 in JSON stored before it was kept)
 
 
 def authorization_of(item: types.Authorization) -> Authorization:
@@ -96,6 +99,7 @@ def authorization_of(item: types.Authorization) -> Authorization:
         official_app=bool(item.official_app),
         unconfirmed=bool(getattr(item, "unconfirmed", False)),
         password_pending=bool(getattr(item, "password_pending", False)),
+        api_id=int(item.api_id or 0),
     )
 
 
@@ -145,3 +149,85 @@ def terminate_other_authorizations(
 
     ended, _ = run(session, api, op, label)
     return ended
+
+
+# --- Security watch: the account's authorizations, two-step verification, ban and freeze ---------------
+
+
+@dataclass(frozen=True)
+class AccountSecurity:
+    """What account.getPassword says about the account's two-step verification (no secrets)."""
+
+    two_step: bool  # has_password
+    recovery_email: bool  # has_recovery
+    login_email: str  # login_email_pattern, "" when none
+    email_pending: str  # email_unconfirmed_pattern, "" when none
+
+
+@dataclass(frozen=True)
+class AccountView:
+    """One look at the account for a health check."""
+
+    authorizations: list[Authorization]
+    security: AccountSecurity | None  # None only when Telegram would not say
+    freeze: AccountFreeze | None  # set when the account is frozen
+
+
+def security_of(password: types.account.Password) -> AccountSecurity:
+    return AccountSecurity(
+        two_step=bool(password.has_password),
+        recovery_email=bool(password.has_recovery),
+        login_email=password.login_email_pattern or "",
+        email_pending=password.email_unconfirmed_pattern or "",
+    )
+
+
+async def fetch_account_view(client: TelegramClient) -> AccountView:
+    """The account's sessions, its two-step verification, and its freeze, for a health check.
+
+    Two requests in the normal case: account.getAuthorizations and account.getPassword. Only when
+    one of them answers that the account is frozen (FROZEN_METHOD_INVALID) a third,
+    help.getAppConfig, learns since when, until when and where to appeal. Then:
+
+    * the sessions could be read: the view comes back with ``freeze`` set (and ``security`` None
+      when getPassword was the refused one); it does not raise;
+    * not even the sessions could be read: raises AccountFrozen with the appeal link and the end
+      date, since a view without the sessions would look as if they were all gone.
+
+    Telegram lets a frozen account read, so a freeze that refuses neither request stays unseen
+    here (``freeze`` None); operations that act then raise AccountFrozen, and :func:`account_freeze`
+    tells the details. A banned or deleted account raises AccountBanned (through :func:`run`).
+    """
+    frozen = False
+    try:
+        authorizations: list[Authorization] | None = await fetch_authorizations(client)
+    except errors.RPCError as exc:
+        if not app_errors.is_frozen_error(exc):
+            raise
+        authorizations, frozen = None, True
+    security: AccountSecurity | None = None
+    if not frozen:
+        try:
+            security = security_of(await client(functions.account.GetPasswordRequest()))
+        except errors.RPCError as exc:
+            if not app_errors.is_frozen_error(exc):
+                raise
+            frozen = True
+    if not frozen:
+        return AccountView(authorizations=authorizations or [], security=security, freeze=None)
+    freeze = await fetch_freeze(client) or AccountFreeze(since=None, until=None, appeal_url="")
+    if authorizations is None:
+        raise app_errors.AccountFrozen(appeal_url=freeze.appeal_url, until=freeze.until)
+    return AccountView(authorizations=authorizations, security=security, freeze=freeze)
+
+
+def account_view(*, session: str, api: ApiCredentials, label: ClientLabel | None = None) -> AccountView:
+    """fetch_account_view on a fresh client; AccountBanned, AccountFrozen, SessionRevoked, ... as the app's errors."""
+    view, _ = run(session, api, fetch_account_view, label)
+    return view
+
+
+def account_freeze(*, session: str, api: ApiCredentials, label: ClientLabel | None = None) -> AccountFreeze | None:
+    """The account's freeze (help.getAppConfig), e.g. after another operation raised AccountFrozen."""
+    freeze, _ = run(session, api, fetch_freeze, label)
+    return freeze

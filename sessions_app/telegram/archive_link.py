@@ -23,7 +23,7 @@ from telethon import TelegramClient, functions
 from sessions_app.telegram import client as telegram
 from sessions_app.telegram import errors as app_errors
 from sessions_app.telegram import media as telegram_media
-from sessions_app.telegram.account import Authorization, fetch_authorizations
+from sessions_app.telegram.account import AccountView, Authorization, fetch_account_view, fetch_authorizations
 from sessions_app.telegram.bridge import LoopThread
 
 T = TypeVar("T")
@@ -74,8 +74,8 @@ class ArchiveLink:
         self._loop = LoopThread("telegram-archive")
         self._session = session
         self._api = api
-        role, name = (label.role, label.session) if label is not None else (telegram.KeyRole.DASHBOARD, "")
-        self._label = _ArchiveLabel(role, name)
+        base = label if label is not None else telegram.ClientLabel(telegram.KeyRole.DASHBOARD)
+        self._label = _ArchiveLabel(base.role, base.session, base.proxy)
         self._use_takeout = use_takeout
         self._takeout_files_max = takeout_files_max  # 0: the takeout asks for no files
         self._client: TelegramClient | None = None
@@ -210,6 +210,13 @@ class ArchiveLink:
         if client is None:
             raise app_errors.TelegramUnreachable()
         return self._run(fetch_authorizations(client))
+
+    def account_view(self) -> AccountView:
+        """fetch_account_view on the run's connection (outside the takeout): for a health check."""
+        client = self._client
+        if client is None:
+            raise app_errors.TelegramUnreachable()
+        return self._run(fetch_account_view(client))
 
     def download(self, item: telegram_media.RemoteMedia, sink: IO[bytes], offset: int = 0) -> int:
         """Append the file from `offset` to `sink` by parts (upload.getFile, inside the takeout); returns the bytes."""

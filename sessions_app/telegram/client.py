@@ -3,7 +3,8 @@
 A *factory* (setting TELEGRAM_CLIENT_FACTORY, a dotted path) is a callable
 ``factory(session: str, *, api_id: int, api_hash: str, **client_kwargs) -> telethon.TelegramClient``
 returning an unconnected client; ``client_kwargs`` are TelegramClient keyword arguments
-(device_model, system_version, app_version, ...) that the factory passes through. Operations take
+(device_model, system_version, app_version, ...) that the factory passes through, ``proxy`` (and
+``connection`` for MTProxy) among them when the instance has a proxy or TELEGRAM_PROXY is set. Operations take
 the session string in and hand the (possibly new) session string back; nothing here keeps a client
 between calls, so any process can serve any step.
 """
@@ -26,6 +27,7 @@ from telethon.sessions import StringSession
 
 from sessions_app.telegram import errors as app_errors
 from sessions_app.telegram.bridge import run_sync
+from sessions_app.telegram.proxy import Proxy, parse_proxy
 
 T = TypeVar("T")
 ClientFactory = Callable[..., TelegramClient]
@@ -45,19 +47,39 @@ class KeyRole(StrEnum):
     DASHBOARD = "dashboard"  # the dashboard's own key, minted from the connector's, kept in the DB
 
 
+@lru_cache(maxsize=4)
+def _parsed_default(url: str) -> Proxy | None:
+    return parse_proxy(url)
+
+
+def proxy_or_default(proxy: Proxy | None) -> Proxy | None:
+    """The proxy a connection goes through: the instance's own, else TELEGRAM_PROXY; None is direct."""
+    if proxy is not None:
+        return proxy
+    return _parsed_default(settings.TELEGRAM_PROXY)
+
+
 @dataclass(frozen=True)
 class ClientLabel:
-    """What a client tells Telegram it is (initConnection): its role and the SESSION it serves."""
+    """What a client tells Telegram it is (initConnection): its role and the SESSION it serves;
+    and how it reaches Telegram: the instance's own proxy (None: TELEGRAM_PROXY, else direct)."""
 
     role: KeyRole
     session: str = ""
+    proxy: Proxy | None = None
 
     def client_kwargs(self) -> dict[str, Any]:
         return {
             "device_model": f"teleconnect {self.role}",
             "system_version": "teleconnect",
             "app_version": f"{APP_VERSION} {self.session}".strip(),
+            **_proxy_kwargs(self.proxy),
         }
+
+
+def _proxy_kwargs(proxy: Proxy | None) -> dict[str, Any]:
+    chosen = proxy_or_default(proxy)
+    return chosen.client_kwargs() if chosen is not None else {}
 
 
 def real_client_factory(session: str, *, api_id: int, api_hash: str, **client_kwargs: Any) -> TelegramClient:
@@ -105,7 +127,7 @@ def build_client(session: str, api: ApiCredentials, label: ClientLabel | None = 
     """A new, unconnected client from the configured factory; a malformed string is the user's error."""
     if session:
         check_session_string(session)
-    kwargs = label.client_kwargs() if label is not None else {}
+    kwargs = label.client_kwargs() if label is not None else _proxy_kwargs(None)
     client = client_factory()(session, api_id=api.api_id, api_hash=api.api_hash, **kwargs)
     # Flood waits come back to us: the page shows the seconds left instead of a request that hangs.
     client.flood_sleep_threshold = 0

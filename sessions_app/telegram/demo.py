@@ -7,6 +7,7 @@ import base64
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 from django.conf import settings
 from telethon import errors, functions, types
@@ -15,6 +16,9 @@ from telethon.errors.rpcerrorlist import rpc_errors_dict
 from sessions_app.telegram.bridge import run_sync
 from sessions_app.telegram.client import DEMO_CREDENTIALS, check_session_string
 from sessions_app.telegram.errors import TelegramError, translate
+
+if TYPE_CHECKING:
+    from sessions_app.telegram.fake import DemoTelegram
 
 CONNECTOR_DEVICE = "teleconnect connector demo"
 CONNECTOR_IP = "203.0.113.7"  # TEST-NET-3: a label for the connector's machine, never contacted
@@ -141,3 +145,104 @@ def demo_stumble_next_minted_keys(count: int) -> None:
     if not demo_available():
         raise TelegramError("Stumbling keys only exist in demo mode.")
     DemoTelegram.from_settings().stumble_next_minted_keys(count)
+
+
+# --- The security watch (issue 18): what happens to an account behind the dashboard's back -----------
+
+
+def _demo_world(what: str) -> DemoTelegram:
+    from sessions_app.telegram.fake import DemoTelegram
+
+    if not demo_available():
+        raise TelegramError(f"{what} only exists in demo mode.")
+    return DemoTelegram.from_settings()
+
+
+def _refused(exc: Exception) -> TelegramError:
+    return TelegramError(f"The demo Telegram refused: {exc}")
+
+
+def demo_foreign_login(
+    phone: str,
+    *,
+    device_model: str = "iPhone 15 Pro",
+    platform: str = "iOS",
+    app_name: str = "Telegram iOS",
+    app_version: str = "12.2",
+    api_id: int = 6,
+    ip: str = "198.51.100.23",
+    country: str = "NL",
+) -> int:
+    """Someone the team does not know logs in to the demo account; the new authorization's hash."""
+    world = _demo_world("A stranger's login")
+    try:
+        return world.foreign_login(
+            phone.lstrip("+"),
+            device_model=device_model,
+            platform=platform,
+            app_name=app_name,
+            app_version=app_version,
+            api_id=api_id,
+            ip=ip,
+            country=country,
+        )
+    except ValueError as exc:
+        raise _refused(exc) from None
+
+
+def demo_two_step_off(phone: str) -> None:
+    """The owner switches two-step verification off on the demo account's phone."""
+    try:
+        _demo_world("The owner's phone").two_step_off(phone.lstrip("+"))
+    except ValueError as exc:
+        raise _refused(exc) from None
+
+
+def demo_ban(phone: str, *, deleted: bool = False) -> None:
+    """Telegram bans (or deletes) the demo account: every key of it answers USER_DEACTIVATED_BAN (USER_DEACTIVATED)."""
+    try:
+        _demo_world("Banning an account").ban(phone.lstrip("+"), deleted=deleted)
+    except ValueError as exc:
+        raise _refused(exc) from None
+
+
+def demo_unban(phone: str) -> None:
+    try:
+        _demo_world("Banning an account").unban(phone.lstrip("+"))
+    except ValueError as exc:
+        raise _refused(exc) from None
+
+
+def demo_freeze(phone: str, *, appeal_url: str = "https://t.me/spambot") -> None:
+    """Telegram freezes the demo account: acting methods answer FROZEN_METHOD_INVALID."""
+    try:
+        _demo_world("Freezing an account").freeze(phone.lstrip("+"), appeal_url=appeal_url)
+    except ValueError as exc:
+        raise _refused(exc) from None
+
+
+def demo_unfreeze(phone: str) -> None:
+    try:
+        _demo_world("Freezing an account").unfreeze(phone.lstrip("+"))
+    except ValueError as exc:
+        raise _refused(exc) from None
+
+
+def demo_phone_of(*, user_id: int | None = None, authorization_hash: int | None = None) -> str:
+    """The phone number of the demo account with this user id, or holding this authorization ("" if none)."""
+    from sessions_app.telegram.fake.accounts import account_by_id
+
+    if user_id is None and authorization_hash is not None:
+        with _demo_world("A demo account").store.tx() as db:
+            row = db.execute("SELECT user_id FROM auth_keys WHERE auth_hash = ?", (authorization_hash,)).fetchone()
+        user_id = None if row is None or row["user_id"] is None else int(row["user_id"])
+    account = account_by_id(user_id) if user_id is not None else None
+    return account.phone if account is not None else ""
+
+
+def demo_move_key(phone: str, authorization_hash: int, *, ip: str, country: str) -> None:
+    """The machine holding that authorization of the demo account moved to ``ip`` in ``country``."""
+    try:
+        _demo_world("Moving a machine").move_key(phone.lstrip("+"), authorization_hash, ip=ip, country=country)
+    except (ValueError, LookupError) as exc:
+        raise _refused(exc) from None

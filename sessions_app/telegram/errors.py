@@ -8,9 +8,11 @@ from __future__ import annotations
 
 import asyncio
 import datetime
-import math
 
 from telethon import errors
+
+from sessions_app.telegram.waits import format_seconds as format_seconds
+from sessions_app.telegram.waits import seconds_left as seconds_left
 
 
 class TelegramError(Exception):
@@ -94,7 +96,7 @@ class SessionRevoked(TelegramError):
 
     def __init__(self, message: str | None = None, *, reason: str = "revoked") -> None:
         super().__init__(message)
-        self.reason = reason  # "revoked", "expired", "deactivated", "unknown_key", "terminated_all"
+        self.reason = reason  # "revoked", "expired", "unknown_key", "terminated_all" (a ban is AccountBanned)
 
 
 # What SESSION_REVOKED means (https://core.telegram.org/api/errors#401-unauthorized): the owner
@@ -103,6 +105,64 @@ ALL_SESSIONS_TERMINATED = (
     "All sessions were terminated from another device of the account: the connector's session and the "
     "dashboard's no longer work. Log in again to create a new one."
 )
+
+
+class AccountBanned(TelegramError):
+    """USER_DEACTIVATED_BAN (banned) or USER_DEACTIVATED (deleted): every request of every key fails.
+
+    Not a SessionRevoked: the keys are not forgotten, because an unbanned account's keys work again.
+    """
+
+    def __init__(self, message: str | None = None, *, deleted: bool = False) -> None:
+        self.deleted = deleted
+        super().__init__(message or (ACCOUNT_DELETED if deleted else ACCOUNT_BANNED))
+
+
+ACCOUNT_BANNED = (
+    "Telegram has banned this account: every request of its sessions is refused. Appeal from the official "
+    "Telegram app on the account's phone (or write to recover@telegram.org); the sessions work again once "
+    "Telegram lifts the ban."
+)
+ACCOUNT_DELETED = (
+    "This Telegram account was deleted: it is gone for good, with its chats. Log in another account to use "
+    "this instance again."
+)
+
+
+class AccountFrozen(TelegramError):
+    """FROZEN_METHOD_INVALID / FROZEN_PARTICIPANT_MISSING: the account is frozen, most methods are refused."""
+
+    def __init__(
+        self, message: str | None = None, *, appeal_url: str = "", until: datetime.datetime | None = None
+    ) -> None:
+        self.appeal_url = appeal_url
+        self.until = until
+        if message is None:
+            message = "Telegram has frozen this account: its sessions can still read, but most actions are refused."
+            message += f" Appeal at {appeal_url}" if appeal_url else " Appeal from the official Telegram app"
+            if until is not None:
+                message += (
+                    f" before {until:%Y-%m-%d %H:%M} UTC: Telegram deletes the account then unless the appeal succeeds."
+                )
+            else:
+                message += "."
+        super().__init__(message)
+
+
+# Telethon 1.40 has classes for both (FROZEN_METHOD_INVALID is a 420 FloodError there); an older
+# or newer Telethon may not, and then they come as a bare RPCError carrying the name.
+FROZEN_ERRORS = frozenset({"FROZEN_METHOD_INVALID", "FROZEN_PARTICIPANT_MISSING"})
+FROZEN_ERROR_CLASSES = tuple(
+    cls
+    for name in ("FrozenMethodInvalidError", "FrozenParticipantMissingError")
+    if (cls := getattr(errors, name, None))
+)
+
+
+def is_frozen_error(exc: BaseException) -> bool:
+    if FROZEN_ERROR_CLASSES and isinstance(exc, FROZEN_ERROR_CLASSES):
+        return True
+    return isinstance(exc, errors.RPCError) and str(exc.message).upper() in FROZEN_ERRORS
 
 
 class SessionMalformed(TelegramError):
@@ -166,28 +226,6 @@ class TelegramUnreachable(TelegramError):
     )
 
 
-def seconds_left(until: datetime.datetime | None, now: datetime.datetime | None = None) -> int:
-    """Whole seconds still to wait until `until`, rounded up; 0 when there is no wait or it is over.
-
-    The one rounding for every wait the pages, the archive and the login throttle show.
-    """
-    if until is None:
-        return 0
-    now = now or datetime.datetime.now(tz=datetime.UTC)
-    return max(0, math.ceil((until - now).total_seconds()))
-
-
-def format_seconds(seconds: int) -> str:
-    seconds = int(seconds)
-    if seconds < 60:
-        return f"{seconds} s"
-    minutes, sec = divmod(seconds, 60)
-    if minutes < 60:
-        return f"{minutes} min {sec} s" if sec else f"{minutes} min"
-    hours, minutes = divmod(minutes, 60)
-    return f"{hours} h {minutes} min" if minutes else f"{hours} h"
-
-
 def translate(exc: BaseException) -> TelegramError:
     """Telethon's exception -> the app's, with a sentence a person understands."""
     if isinstance(exc, TelegramError):
@@ -214,8 +252,12 @@ def translate(exc: BaseException) -> TelegramError:
             return app_error()
     if isinstance(exc, (errors.SessionExpiredError,)):
         return SessionRevoked("This session has expired. Log in again to create a new one.", reason="expired")
-    if isinstance(exc, (errors.UserDeactivatedError, errors.UserDeactivatedBanError)):
-        return SessionRevoked("The Telegram account of this session was deleted or banned.", reason="deactivated")
+    if isinstance(exc, errors.UserDeactivatedBanError):  # a subclass of neither; checked before its sibling
+        return AccountBanned(deleted=False)
+    if isinstance(exc, errors.UserDeactivatedError):
+        return AccountBanned(deleted=True)
+    if is_frozen_error(exc):
+        return AccountFrozen()
     if isinstance(exc, errors.AuthKeyDuplicatedError):
         return SessionRevoked(
             "Telegram killed this session because it was used from two places at once (AUTH_KEY_DUPLICATED). Log in again.",
@@ -237,8 +279,6 @@ def translate(exc: BaseException) -> TelegramError:
         return NotAuthorized()
     if isinstance(exc, (ConnectionError, OSError, asyncio.TimeoutError, TimeoutError)):
         return TelegramUnreachable()
-    if (login_code_error := translate_login_code(exc)) is not None:
-        return login_code_error
     if (login_code_error := translate_login_code(exc)) is not None:
         return login_code_error
     if isinstance(exc, errors.RPCError):

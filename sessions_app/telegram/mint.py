@@ -41,6 +41,7 @@ from sessions_app.telegram.account import Account, account_of, fetch_authorizati
 from sessions_app.telegram.bridge import run_sync
 from sessions_app.telegram.client import ApiCredentials, ClientLabel, KeyRole, build_client
 from sessions_app.telegram.login import PASSWORD_NEEDED, export_login_token
+from sessions_app.telegram.proxy import Proxy
 
 T = TypeVar("T")
 
@@ -144,13 +145,21 @@ async def _end_half_made(holder: TelegramClient, connector: TelegramClient, acce
 
 
 def mint_dashboard_key(
-    *, connector_session: str, api: ApiCredentials, session_name: str, password: str | None = None
+    *,
+    connector_session: str,
+    api: ApiCredentials,
+    session_name: str,
+    password: str | None = None,
+    proxy: Proxy | None = None,
 ) -> Minted:
-    """Use the connector's key once to log a new dashboard key in to the same account."""
+    """Use the connector's key once to log a new dashboard key in to the same account.
+
+    Both clients go through `proxy`, the instance's own (None: TELEGRAM_PROXY, else direct).
+    """
 
     async def main() -> Minted:
-        connector = build_client(connector_session, api, ClientLabel(KeyRole.CONNECTOR, session_name))
-        dashboard_label = ClientLabel(KeyRole.DASHBOARD, session_name)
+        connector = build_client(connector_session, api, ClientLabel(KeyRole.CONNECTOR, session_name, proxy))
+        dashboard_label = ClientLabel(KeyRole.DASHBOARD, session_name, proxy)
         dashboard = build_client("", api, dashboard_label)
         holder: TelegramClient = dashboard
         accepted: types.Authorization | None = None

@@ -21,6 +21,7 @@ from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import ConnectorInstance, Role
 from sessions_app.models_media import MediaKind
 from sessions_app.search import RANK_WINDOW, SearchQueryInvalid, search_page
+from sessions_app.search.query import parse_query, short_search_hint
 from sessions_app.selectors import access
 from sessions_app.selectors import archive as selectors_archive
 from sessions_app.selectors.archive import BIGINT_MAX, BIGINT_MIN, ArchiveProgress, DialogProgress
@@ -240,6 +241,7 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
     except SearchQueryInvalid as invalid:
         context["error"] = invalid.message
         return render(request, "sessions_app/archive/search.html", context, status=400)
+    context["hint"] = short_search_hint(parse_query(query))  # parsed once more: search_page accepted it
     # That a search happened is recorded, never what was searched for.
     audit_record(instance=instance, actor=request.user, action="archive.search", detail={"results": len(page.hits)})
     # hit.snippet and hit.media are SafeStrings: the search module escapes the text and adds only <mark>.

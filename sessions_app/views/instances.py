@@ -68,8 +68,9 @@ def instance_bulk(request: AuthenticatedHttpRequest) -> HttpResponse:
         messages.error(request, refusal.message)
         return redirect(back)
     done = [r for r in results if r.done]
-    label, did = ("Check now", "queued") if action is BulkAction.CHECK else ("Archive now", "done")
-    summary = f"{label}: {did} on {len(done)} of {len(results)} selected instance{pluralize(len(results))}."
+    # Both actions only queue work for the worker: the runs and checks finish later, in the list.
+    label = "Check now" if action is BulkAction.CHECK else "Archive now"
+    summary = f"{label}: queued on {len(done)} of {len(results)} selected instance{pluralize(len(results))}."
     (messages.success if len(done) == len(results) else messages.warning)(request, summary)
     for result in results:
         (messages.info if result.done else messages.error)(request, result.sentence)
@@ -135,6 +136,7 @@ def instance_detail_page(
         "store_location": selectors.store_location(),
         "health": health_selectors.instance_health(instance),
         "health_checks": health_selectors.last_checks(instance),
+        "ended": instance_state.session_ended(instance),
         "last_verify": instance_state.last_verify_finding(instance),
         "save_unavailable": instance_state.save_unavailable(instance),
         "revoke_unavailable": instance_state.revoke_unavailable(instance),

@@ -14,6 +14,7 @@ from sessions_app.forms import VerifyForm, two_step_password_field
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
 from sessions_app.selectors import instance_state
+from sessions_app.selectors.access import has_role
 from sessions_app.services import authorizations as authorization_service
 from sessions_app.services import keys as key_service
 from sessions_app.services import revoke as revoke_service
@@ -165,6 +166,7 @@ def authorizations(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
         "error": error,
         "needs_mint": not instance.dashboard_session and instance.has_session,
         "can_own": role == Role.OWNER,
+        "can_mark": has_role(role, Role.OPERATOR),
     }
     return render(request, "sessions_app/authorizations.html", context)
 
@@ -186,15 +188,37 @@ def authorization_terminate(request: AuthenticatedHttpRequest, session: str, aut
         messages.error(request, "That is not a session id of this account. Pick a session from the list.")
         return redirect("authorizations", session=instance.session)
     if request.method == "GET":
-        return render(
-            request, "sessions_app/terminate_confirm.html", {"instance": instance, "hash": target, "all_others": False}
-        )
+        # Name the device ("Pixel 8"), not the id; when Telegram cannot be asked now, the page says "the session you picked".
+        try:
+            listed = authorization_service.authorizations_list(instance=instance, actor=request.user)
+        except (ActionRefused, TelegramError):
+            authorization = None
+        else:
+            authorization = next((row.item for row in listed.rows if row.item.hash == target), None)
+        context = {"instance": instance, "hash": target, "all_others": False, "authorization": authorization}
+        return render(request, "sessions_app/terminate_confirm.html", context)
     try:
         authorization_service.authorization_terminate(instance=instance, actor=request.user, authorization_hash=target)
     except (ActionRefused, TelegramError) as error:
         messages.error(request, error.message)
     else:
         messages.success(request, "That session was terminated.")
+    return redirect("authorizations", session=instance.session)
+
+
+@require_POST
+def authorization_mark_known(request: AuthenticatedHttpRequest, session: str, authorization_hash: str) -> HttpResponse:
+    instance, _ = instance_for(request, session, Role.OPERATOR)
+    target = _terminate_hash(authorization_hash)
+    if target is None:
+        messages.error(request, "That is not a session id of this account. Pick a session from the list.")
+        return redirect("authorizations", session=instance.session)
+    try:
+        authorization_service.authorization_mark_known(instance=instance, actor=request.user, authorization_hash=target)
+    except (ActionRefused, TelegramError) as error:
+        messages.error(request, error.message)
+    else:
+        messages.success(request, "Marked as known: the security watch will not alert it.")
     return redirect("authorizations", session=instance.session)
 
 

@@ -109,3 +109,19 @@ def test_a_hostile_file_name_stays_under_the_instances_media_prefix_and_out_of_t
 )
 def test_a_string_from_telegram_is_kept_without_nul_and_within_its_column(value, limit, kept):
     assert storable(value, limit) == kept
+
+
+def test_an_image_may_be_styled_by_the_browsers_own_viewer_and_nothing_else_gets_inline_style(
+    instance, viewer_client, media_dir
+):
+    # Chromium shows an image opened on its own in a page it styles inline: under a policy without
+    # style-src it logs a CSP violation for each open.
+    image = stored_file(instance, file_id=10, kind="photo", mime="image/png", file_name="")
+    document = stored_file(instance, file_id=11, kind="document", mime="application/pdf", file_name="a.pdf")
+
+    image_policy = fetch(viewer_client, image)["Content-Security-Policy"]
+    document_policy = fetch(viewer_client, document)["Content-Security-Policy"]
+
+    assert "style-src 'unsafe-inline'" in image_policy and "script" not in image_policy
+    assert "sandbox" in image_policy and "default-src 'none'" in image_policy
+    assert "style-src" not in document_policy

@@ -47,7 +47,10 @@ def test_a_revoke_says_at_once_who_revoked_it_and_the_next_checks_stay_quiet(sav
 
     card = _health_card(owner_client)
     assert "health-healthy" not in card and 'class="badge health-idle"' in card
-    assert "Revoked by olivia" in card
+    assert "Nothing is watched or alerted until someone logs in again." in card
+    page = owner_client.get(DETAIL).content.decode()
+    assert page.count("Revoked by olivia") == 1  # said once, in the status line at the top, not again in the card
+    assert "Revoked by olivia" in page.split('id="status-line">')[1].split("</div>")[0]
     settled = _health(saved)
     assert settled.state == Health.IDLE
     for _ in range(3):

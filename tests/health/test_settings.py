@@ -75,6 +75,8 @@ def test_it_starts_with_a_valid_alert_configuration(tmp_path):
         HEALTH_CHECK_INTERVAL_SECONDS="3",
         ALERT_WEBHOOK_URLS="https://hooks.slack.com/services/T0/B0/x,http://127.0.0.1:9000/hook",
         ALERT_EMAILS="oncall@example.com",
+        ALERT_WEBHOOK_EVENTS="connector_gone,account_banned,account_frozen,recovered",
+        ALERT_EMAIL_EVENTS="new_authorization, two_step_disabled, connector_moved",
         DASHBOARD_URL="https://teleconnect.example",
     )
     assert result.returncode == 0, result.stderr

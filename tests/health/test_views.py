@@ -48,7 +48,9 @@ def test_the_detail_page_shows_the_last_checks(saved, telegram, operator_client)
     health_check(instance=saved)
     page = operator_client.get(DETAIL).content.decode()
     assert 'id="health"' in page and "Check now" in page
-    assert page.count("<td>listed</td>") == 1 and page.count("<td>gone</td>") == 1
+    # Each check's findings in words, never their codes ("listed", "gone").
+    assert page.count("<td>listed among the account&#x27;s sessions</td>") == 1
+    assert page.count("<td>no longer listed</td>") == 1
     assert "no longer among the account&#x27;s active sessions" in page
 
 
@@ -95,7 +97,7 @@ def test_the_alerts_page_shows_deliveries_and_failures_without_the_webhook_path(
     health_check(instance=saved)
     alerts_deliver_due()
     page = client_for(viewer).get("/alerts/").content.decode()
-    assert "connector_gone" in page and "the receiver answered HTTP 503" in page
+    assert "connector session gone" in page and "the receiver answered HTTP 503" in page
     assert "email: olivia@example.com" in page and "delivered" in page
     assert "secret-token" not in page and "/hooks/" not in page
     assert "connector_gone" not in client_for(outsider).get("/alerts/").content.decode()

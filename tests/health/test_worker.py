@@ -241,7 +241,8 @@ def test_a_receiver_that_times_out_never_holds_the_checks_up_and_the_failure_is_
         assert outcomes == [("retrying",), ("retrying",), ("failed",)]
         emails = stack.query("SELECT status FROM sessions_app_alertdelivery WHERE channel = 'email'")
         assert emails == [("delivered",)]
-        assert stack.log(0).count("Subject: [teleconnect] prod-bot:") == 1  # the console backend (no EMAIL_HOST)
+        subject = "Subject: [teleconnect] Prod-Bot (prod-bot): connector session gone"
+        assert stack.log(0).count(subject) == 1  # the console backend (no EMAIL_HOST)
         assert stack.query("SELECT status FROM sessions_app_connectorinstance WHERE session = 'prod-bot'") == [
             ("revoked",)
         ]

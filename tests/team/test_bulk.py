@@ -158,7 +158,7 @@ def test_a_row_the_role_does_not_allow_is_refused_with_its_own_sentence_and_audi
 def test_a_viewer_gets_every_row_refused_and_nothing_runs(telegram, viewer, instance, second):
     response = client_for(viewer).post(BULK, {"action": "archive", "session": ["prod-bot", "side-bot"]})
     messages = said(response)
-    assert messages[0] == "Archive now: done on 0 of 2 selected instances."
+    assert messages[0] == "Archive now: queued on 0 of 2 selected instances."
     assert "prod-bot: no archive run started: This needs the operator role on prod-bot; you are viewer." in messages
     assert not ArchiveRun.objects.exists()
 

@@ -4,6 +4,12 @@
   every other session, the connector's and the dashboard's included, answers SESSION_REVOKED.
 - ``stumble-next-mint [COUNT]``: the next COUNT keys the dashboard mints by login token answer
   AUTH_KEY_UNREGISTERED once, as a key does for a second while it propagates between data centres.
+- ``foreign-login PHONE [--device D --app A --api-id N --ip IP --country CC]``: someone the team does
+  not know logs in to the account.
+- ``two-step-off PHONE``: the owner switches two-step verification off.
+- ``ban PHONE [--deleted]`` / ``unban PHONE``: Telegram bans (or deletes) the account, and lifts it.
+- ``freeze PHONE [--appeal-url URL]`` / ``unfreeze PHONE``: Telegram freezes the account, and unfreezes it.
+- ``move-connector SESSION --ip IP --country CC``: the connector's machine of that instance moves.
 """
 
 from __future__ import annotations
@@ -12,12 +18,13 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sessions_app.telegram.demo import demo_stumble_next_minted_keys, demo_terminate_all_from_phone
+from sessions_app.models import ConnectorInstance
+from sessions_app.telegram import demo
 from sessions_app.telegram.errors import TelegramError
 
 
 class Command(BaseCommand):
-    help = "Demo mode only: terminate all sessions from an account's phone, or make the next minted keys stumble."
+    help = "Demo mode only: do to a demo account what real life does (logins, 2FA, bans, freezes, moves)."
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -26,16 +33,99 @@ class Command(BaseCommand):
         stumble = actions.add_parser("stumble-next-mint", help="the next minted keys answer AUTH_KEY_UNREGISTERED once")
         stumble.add_argument("count", nargs="?", type=int, default=1)
 
+        foreign = actions.add_parser("foreign-login", help="someone else logs in to the account")
+        foreign.add_argument("phone")
+        foreign.add_argument("--device", default="iPhone 15 Pro")
+        foreign.add_argument("--platform", default="iOS")
+        foreign.add_argument("--app", default="Telegram iOS")
+        foreign.add_argument("--app-version", default="12.2")
+        foreign.add_argument("--api-id", type=int, default=6)
+        foreign.add_argument("--ip", default="198.51.100.23")
+        foreign.add_argument("--country", default="NL")
+        for name, what in (
+            ("two-step-off", "the owner switches two-step verification off"),
+            ("unban", "Telegram lifts the ban"),
+            ("unfreeze", "Telegram unfreezes the account"),
+        ):
+            actions.add_parser(name, help=what).add_argument("phone")
+        ban = actions.add_parser("ban", help="Telegram bans the account (USER_DEACTIVATED_BAN)")
+        ban.add_argument("phone")
+        ban.add_argument("--deleted", action="store_true", help="deleted instead (USER_DEACTIVATED)")
+        freeze = actions.add_parser("freeze", help="Telegram freezes the account (FROZEN_METHOD_INVALID)")
+        freeze.add_argument("phone")
+        freeze.add_argument("--appeal-url", default="https://t.me/spambot")
+        move = actions.add_parser("move-connector", help="the connector's machine of an instance moves")
+        move.add_argument("session", help="the instance's SESSION name")
+        move.add_argument("--ip", required=True)
+        move.add_argument("--country", required=True)
+
     def handle(self, *args: Any, **options: Any) -> None:
         try:
-            if options["action"] == "terminate-all":
-                ended = demo_terminate_all_from_phone(options["phone"])
-                self.stdout.write(
-                    f"Terminated {ended} session(s) from the phone of {options['phone']}: each now answers "
-                    "SESSION_REVOKED. The next health check reports the connector gone."
-                )
-            else:
-                demo_stumble_next_minted_keys(max(options["count"], 0))
-                self.stdout.write(f"The next {options['count']} minted key(s) answer AUTH_KEY_UNREGISTERED once.")
+            self.stdout.write(self.act(options["action"], options))
         except TelegramError as error:
             raise CommandError(error.message) from None
+
+    def act(self, action: str, options: dict[str, Any]) -> str:
+        phone = options.get("phone", "")
+        if action == "terminate-all":
+            ended = demo.demo_terminate_all_from_phone(phone)
+            return (
+                f"Terminated {ended} session(s) from the phone of {phone}: each now answers "
+                "SESSION_REVOKED. The next health check reports the connector gone."
+            )
+        if action == "stumble-next-mint":
+            demo.demo_stumble_next_minted_keys(max(options["count"], 0))
+            return f"The next {options['count']} minted key(s) answer AUTH_KEY_UNREGISTERED once."
+        if action == "foreign-login":
+            auth_hash = demo.demo_foreign_login(
+                phone,
+                device_model=options["device"],
+                platform=options["platform"],
+                app_name=options["app"],
+                app_version=options["app_version"],
+                api_id=options["api_id"],
+                ip=options["ip"],
+                country=options["country"],
+            )
+            return (
+                f"{options['device']} ({options['app']}) logged in to {phone} from {options['ip']} "
+                f"({options['country']}); its authorization hash is {auth_hash}."
+            )
+        if action == "two-step-off":
+            demo.demo_two_step_off(phone)
+            return f"Two-step verification of {phone} is off: account.getPassword says has_password false."
+        if action == "ban":
+            demo.demo_ban(phone, deleted=options["deleted"])
+            answer = "USER_DEACTIVATED" if options["deleted"] else "USER_DEACTIVATED_BAN"
+            return f"{phone} is {'deleted' if options['deleted'] else 'banned'}: every key of it answers {answer}."
+        if action == "unban":
+            demo.demo_unban(phone)
+            return f"{phone} is no longer banned: its keys work again."
+        if action == "freeze":
+            demo.demo_freeze(phone, appeal_url=options["appeal_url"])
+            return f"{phone} is frozen: acting methods answer FROZEN_METHOD_INVALID; appeal at {options['appeal_url']}."
+        if action == "unfreeze":
+            demo.demo_unfreeze(phone)
+            return f"{phone} is no longer frozen."
+        return self.move_connector(options["session"], ip=options["ip"], country=options["country"])
+
+    def move_connector(self, session: str, *, ip: str, country: str) -> str:
+        instance = ConnectorInstance.objects.filter(session=session).first()
+        if instance is None:
+            raise CommandError(f"No instance has the SESSION name {session!r}.")
+        auth_hash = instance.connector_authorization_hash
+        if auth_hash is None:
+            raise CommandError(
+                f"The dashboard does not know the connector's authorization of {session} yet: "
+                "run a health check of the instance first."
+            )
+        phone = instance.phone or demo.demo_phone_of(
+            user_id=instance.telegram_user_id, authorization_hash=None if instance.telegram_user_id else auth_hash
+        )
+        if not phone:
+            raise CommandError(
+                f"The connector's authorization of {session} is no longer active on a demo account "
+                "(it was terminated or logged out)."
+            )
+        demo.demo_move_key(phone, auth_hash, ip=ip, country=country)
+        return f"The connector of {session} is now seen from {ip} ({country})."

@@ -1,24 +1,36 @@
-"""What a health transition sends and to whom: queued deliveries, one per webhook URL and per email address.
+"""What a health transition or a notice sends and to whom: queued deliveries, one per destination of each channel.
 
 Queuing is a few inserts inside the check's transaction; delivery.py sends them later, on its own
-thread, so a slow or dead receiver never holds a check up.
+thread, so a slow or dead receiver never holds a check up. The channels (channels.py) say where an
+event goes; this module knows none of them by name.
 """
 
 from __future__ import annotations
 
-import hashlib
 from datetime import datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.urls import reverse
 
-from sessions_app.models import ConnectorInstance, Membership, Role
-from sessions_app.models_health import AlertDelivery, DeliveryChannel, Health
+from sessions_app.models import ConnectorInstance
+from sessions_app.models_health import AlertDelivery, Health
 from sessions_app.services.audit import audit_record
+from sessions_app.services.health.channels import alert_channels
+from sessions_app.services.health.events import NOTICE_EVENTS, RECOVERED
 
-RECOVERED = "recovered"
+__all__ = [
+    "HEADLINES",
+    "NOTICE_EVENTS",
+    "PROBLEM_EVENTS",
+    "RECOVERED",
+    "alert_event",
+    "alert_notice_queue",
+    "alert_payload",
+    "alerts_queue",
+    "notice_payload",
+]
+
 # The event each problem state is alerted as; leaving all of them is a recovery.
 PROBLEM_EVENTS: dict[str, str] = {
     Health.CONNECTOR_GONE: "connector_gone",
@@ -28,8 +40,6 @@ PROBLEM_EVENTS: dict[str, str] = {
     Health.ACCOUNT_BANNED: "account_banned",
     Health.ACCOUNT_FROZEN: "account_frozen",
 }
-# Events about the watched account that change no health state: each is alerted once, when seen.
-NOTICE_EVENTS = ("new_authorization", "two_step_disabled", "connector_moved")
 HEADLINES = {
     "connector_gone": "the connector's Telegram session is gone (terminated, logged out or expired)",
     "object_changed": "its session object was changed outside the dashboard",
@@ -48,16 +58,6 @@ def alert_event(previous: str, state: str) -> str | None:
     if previous in PROBLEM_EVENTS:
         return RECOVERED
     return None
-
-
-def webhook_key(url: str) -> str:
-    return hashlib.sha256(url.encode("utf-8")).hexdigest()
-
-
-def webhook_display(url: str) -> str:
-    """scheme://host/… : enough to tell the receivers apart; the path (often a token) stays out of pages."""
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc.rpartition('@')[2]}/…"
 
 
 def instance_url(instance: ConnectorInstance) -> str | None:
@@ -89,17 +89,6 @@ def alert_payload(
     }
 
 
-def alert_emails(instance: ConnectorInstance) -> list[str]:
-    """The instance's owners (those with an email address) and ALERT_EMAILS, each address once."""
-    owners = Membership.objects.filter(
-        instance=instance, role=Role.OWNER, user__is_active=True, user__email__gt=""
-    ).values_list("user__email", flat=True)
-    addresses: dict[str, str] = {}
-    for address in [*owners.order_by("user__email"), *settings.ALERT_EMAILS]:
-        addresses.setdefault(address.lower(), address)
-    return list(addresses.values())
-
-
 def notice_payload(
     *, instance: ConnectorInstance, event: str, text: str, details: dict[str, Any], at: datetime
 ) -> dict[str, Any]:
@@ -128,7 +117,7 @@ def alert_notice_queue(
 def alerts_queue(
     *, instance: ConnectorInstance, event: str, previous: str, state: str, reason: str, at: datetime
 ) -> list[AlertDelivery]:
-    """One pending delivery per webhook URL and per email address; the worker's sender sends them."""
+    """One pending delivery per destination of each channel that sends `event`; the worker's sender sends them."""
     payload = alert_payload(instance=instance, event=event, previous=previous, state=state, reason=reason, at=at)
     return _queue(instance=instance, event=event, payload=payload, at=at, audit={"event": event, "status": state})
 
@@ -139,16 +128,15 @@ def _queue(
     common: dict[str, Any] = {"instance": instance, "session": instance.session, "event": event, "payload": payload}
     deliveries = [
         AlertDelivery(
-            channel=DeliveryChannel.WEBHOOK,
-            target=webhook_display(url),
-            target_key=webhook_key(url),
+            channel=channel.name,
+            destination=destination,
+            target=channel.display(destination),
             next_attempt_at=at,
             **common,
         )
-        for url in settings.ALERT_WEBHOOK_URLS
-    ] + [
-        AlertDelivery(channel=DeliveryChannel.EMAIL, target=address, next_attempt_at=at, **common)
-        for address in alert_emails(instance)
+        for channel in alert_channels()
+        if event in channel.events
+        for destination in channel.destinations(instance)
     ]
     created = AlertDelivery.objects.bulk_create(deliveries)
     audit_record(

@@ -41,6 +41,7 @@ from sessions_app.services.health.probe import (
     object_look,
 )
 from sessions_app.services.health.timing import next_check_after
+from sessions_app.services.health.watch import account_watch
 from sessions_app.services.instances import instance_set_status
 from sessions_app.services.operations import Actor
 from sessions_app.services.sessions import object_remember
@@ -87,6 +88,11 @@ def verdict(obj: ObjectLook, connector: ConnectorLook, *, revoked: bool = False)
     `revoked`: the dashboard revoked the instance on purpose (its connector key is gone), so "not
     logged in" is the revoke's "nothing to watch", worded by the revoke.
     """
+    # The account's own state first: nothing else about it matters until Telegram lifts it.
+    if connector.finding is ConnectorFinding.BANNED:
+        return Verdict(Health.ACCOUNT_BANNED, connector.message)
+    if connector.finding is ConnectorFinding.FROZEN:
+        return Verdict(Health.ACCOUNT_FROZEN, connector.message)
     if connector.finding is ConnectorFinding.GONE:
         return Verdict(Health.CONNECTOR_GONE, connector.message or CONNECTOR_NOT_LISTED)
     if obj.finding.changed_outside:
@@ -99,6 +105,8 @@ def verdict(obj: ObjectLook, connector: ConnectorLook, *, revoked: bool = False)
         return Verdict(Health.UNREACHABLE, connector.message)
     if connector.finding is ConnectorFinding.BUSY:
         return Verdict(Health.BUSY, connector.message)
+    if connector.finding is ConnectorFinding.NOT_MINTED:
+        return Verdict(Health.IDLE, connector.message)
     if connector.finding is ConnectorFinding.NO_KEY:
         if obj.finding is ObjectFinding.APPEARED:
             return Verdict(Health.IDLE, "Not logged in; the session object holds a key: Verify adopts it.")
@@ -234,6 +242,8 @@ def health_check(*, instance: ConnectorInstance, actor: Actor = None, trigger: s
             )
             if not stale:
                 _remember(instance=instance, health=health, obj=obj, connector=connector)
+                if connector.view is not None:
+                    account_watch(instance=instance, view=connector.view, at=now)
             previous_state = health.state
             transition = _settle(health, found, now)
             if found.result is not Health.BUSY:  # nothing was checked then

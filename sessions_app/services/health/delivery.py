@@ -1,4 +1,4 @@
-"""Sending queued alerts: a JSON POST per webhook, an email per address, each with a timeout.
+"""Sending queued alerts: each delivery by its channel (channels.py), to the destination it was queued for.
 
 A failed attempt is retried after ALERT_RETRY_SECONDS, then twice as long each time, until
 ALERT_MAX_ATTEMPTS; every attempt's outcome is audited and shown on /alerts/. Each delivery is
@@ -8,82 +8,30 @@ a claim left by a killed sender expires and the delivery is sent again.
 
 from __future__ import annotations
 
-import json
 import logging
-import smtplib
-import socket
-import urllib.error
-import urllib.request
 from datetime import datetime, timedelta
 
 from django.conf import settings
-from django.core.mail import EmailMessage, get_connection
 from django.db.models import Q
 from django.utils import timezone
 
-from sessions_app.models_health import AlertDelivery, DeliveryChannel, DeliveryStatus
+from sessions_app.crypto import UNREADABLE_BECAUSE, SecretUnreadable
+from sessions_app.models_health import AlertDelivery, DeliveryStatus
 from sessions_app.services.audit import audit_record
-from sessions_app.services.health.alerts import HEADLINES, webhook_key
+from sessions_app.services.health.channels import DeliveryFailed, alert_channel
 
 logger = logging.getLogger(__name__)
 
 
-class DeliveryFailed(Exception):
-    """One attempt failed; the message says why in a few words (never the webhook's URL)."""
-
-
-def _post_webhook(url: str, payload: dict[str, object], timeout: float) -> None:
-    body = json.dumps(payload).encode("utf-8")
-    request = urllib.request.Request(  # noqa: S310 - ALERT_WEBHOOK_URLS is checked to be http(s) at start-up
-        url,
-        data=body,
-        method="POST",
-        headers={"Content-Type": "application/json", "User-Agent": "teleconnect-alerts"},
-    )
-    try:
-        with urllib.request.urlopen(request, timeout=timeout) as response:  # noqa: S310 - as above
-            response.read(1024)
-    except urllib.error.HTTPError as error:
-        raise DeliveryFailed(f"the receiver answered HTTP {error.code} {error.reason}") from None
-    except urllib.error.URLError as error:
-        if isinstance(error.reason, TimeoutError | socket.timeout):
-            raise DeliveryFailed(f"no answer within {timeout:g} s") from None
-        raise DeliveryFailed(f"could not connect: {error.reason}") from None
-    except TimeoutError:
-        raise DeliveryFailed(f"no answer within {timeout:g} s") from None
-    except (OSError, ValueError) as error:
-        raise DeliveryFailed(f"could not connect: {error}") from None
-
-
-def _send_email(address: str, payload: dict[str, object], timeout: float) -> None:
-    event = str(payload.get("event", ""))
-    subject = f"[teleconnect] {payload.get('session')}: {HEADLINES.get(event, event)}"
-    lines = [str(payload.get("text", "")), "", str(payload.get("reason", ""))]
-    if payload.get("url"):
-        lines += ["", f"Open the instance: {payload['url']}"]
-    lines += ["", f"At {payload.get('at')}. You get this as an owner of the instance or through ALERT_EMAILS."]
-    message = EmailMessage(
-        subject=subject,
-        body="\n".join(lines),
-        from_email=settings.DEFAULT_FROM_EMAIL,
-        to=[address],
-        connection=get_connection(timeout=timeout),
-    )
-    try:
-        message.send(fail_silently=False)
-    except (smtplib.SMTPException, OSError) as error:
-        raise DeliveryFailed(f"the mail server refused or did not answer: {error}") from None
-
-
 def _send(delivery: AlertDelivery) -> None:
-    timeout = float(settings.ALERT_TIMEOUT_SECONDS)
-    if delivery.channel == DeliveryChannel.WEBHOOK:
-        url = next((u for u in settings.ALERT_WEBHOOK_URLS if webhook_key(u) == delivery.target_key), None)
-        if url is None:
-            raise DeliveryFailed("this URL is no longer in ALERT_WEBHOOK_URLS")
-        _post_webhook(url, delivery.payload, timeout)
-    else:
-        _send_email(delivery.target, delivery.payload, timeout)
+    channel = alert_channel(delivery.channel)
+    if channel is None:
+        raise DeliveryFailed(f"the {delivery.channel} channel is no longer in ALERT_CHANNELS")
+    try:
+        destination = delivery.destination
+    except SecretUnreadable:
+        raise DeliveryFailed(f"its destination cannot be decrypted: {UNREADABLE_BECAUSE}") from None
+    channel.send(destination, delivery.payload, timeout=float(settings.ALERT_TIMEOUT_SECONDS))
 
 
 def retry_delay(attempts: int) -> timedelta:
@@ -130,9 +78,12 @@ def alert_deliver(delivery: AlertDelivery) -> AlertDelivery:
     else:
         delivery.status, outcome = DeliveryStatus.PENDING, "retrying"
         delivery.next_attempt_at = now + retry_delay(delivery.attempts)
-    delivery.save(
-        update_fields=["attempts", "claimed_until", "last_error", "status", "delivered_at", "next_attempt_at"]
-    )
+    fields = ["attempts", "claimed_until", "last_error", "status", "delivered_at", "next_attempt_at"]
+    if delivery.status != DeliveryStatus.PENDING:
+        # Never sent again: no copy of a webhook's token is kept at rest longer than needed.
+        delivery.destination = ""
+        fields.append("destination")
+    delivery.save(update_fields=fields)
     detail: dict[str, object] = {
         "delivery": delivery.pk,
         "event": delivery.event,

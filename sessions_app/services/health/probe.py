@@ -18,7 +18,8 @@ from sessions_app.services.keys import key_fingerprint
 from sessions_app.services.operations import Actor, AllSessionsTerminated, DashboardKeyLost
 from sessions_app.storage import ObjectInfo, StoreError, get_session_storage
 from sessions_app.storage.base import same_etag
-from sessions_app.telegram.errors import SessionMalformed, TelegramError
+from sessions_app.telegram.account import AccountView
+from sessions_app.telegram.errors import AccountBanned, AccountFrozen, SessionMalformed, TelegramError
 
 # Stands for content that is not a session string: equal to no key's fingerprint.
 _NOT_A_SESSION = "not-a-session"
@@ -45,6 +46,9 @@ class ConnectorFinding(StrEnum):
     GONE = "gone"  # no longer listed: terminated, logged out or expired
     NO_KEY = "no_key"  # no connector key to look for (not logged in)
     DASHBOARD_KEY_LOST = "dashboard_key_lost"
+    NOT_MINTED = "not_minted"  # the dashboard never had a key of its own for this login: nothing was lost
+    BANNED = "banned"  # Telegram banned or deleted the account (its keys are kept)
+    FROZEN = "frozen"  # Telegram froze the account (its keys are kept)
     BUSY = "busy"  # another operation kept the instance's connection
     UNREACHABLE = "unreachable"
 
@@ -62,6 +66,13 @@ class ConnectorLook:
     finding: ConnectorFinding
     active_at: datetime | None = None
     message: str = ""
+    view: AccountView | None = None  # the account as the dashboard's key saw it (for the security watch)
+
+
+NOT_MINTED = (
+    "Logged in, but the dashboard has no authorization of its own for this account yet, so the checks watch the "
+    "session object only. “Mint the dashboard's authorization” lets them watch the connector and the account too."
+)
 
 
 def _content_fingerprint(content: str) -> str:
@@ -116,13 +127,6 @@ def object_look(*, instance: ConnectorInstance, health: InstanceHealth) -> Objec
     return ObjectLook(finding, info=info, fingerprint=fingerprint)
 
 
-def _dashboard_key_lost_message(error: DashboardKeyLost) -> str:
-    cause = error.__cause__
-    if isinstance(cause, TelegramError) and getattr(cause, "reason", "") == "deactivated":
-        return f"{error.message} (Telegram said: {cause.message})"
-    return error.message
-
-
 def connector_look(*, instance: ConnectorInstance, actor: Actor, lease_wait: float | None = None) -> ConnectorLook:
     """Is the connector's authorization still listed, and when was it last active? Asked with the dashboard's key."""
     if not instance.session_string:
@@ -131,6 +135,9 @@ def connector_look(*, instance: ConnectorInstance, actor: Actor, lease_wait: flo
         if instance.status in (InstanceStatus.REVOKED, InstanceStatus.EXPIRED):
             # Found dead already (all sessions terminated, say): the dashboard's key went with it.
             return ConnectorLook(ConnectorFinding.GONE, message=instance.last_error or CONNECTOR_NOT_LISTED)
+        if instance.dashboard_minted_at is None:
+            # Never minted (a login whose mint failed, an object only watched): no key was lost, nothing to alert.
+            return ConnectorLook(ConnectorFinding.NOT_MINTED, message=NOT_MINTED)
         return ConnectorLook(
             ConnectorFinding.DASHBOARD_KEY_LOST, message=instance.dashboard_key_error or NoDashboardKey.default_message
         )
@@ -142,7 +149,11 @@ def connector_look(*, instance: ConnectorInstance, actor: Actor, lease_wait: flo
     except AllSessionsTerminated as ended:
         return ConnectorLook(ConnectorFinding.GONE, message=ended.message)
     except DashboardKeyLost as lost:
-        return ConnectorLook(ConnectorFinding.DASHBOARD_KEY_LOST, message=_dashboard_key_lost_message(lost))
+        return ConnectorLook(ConnectorFinding.DASHBOARD_KEY_LOST, message=lost.message)
+    except AccountBanned as banned:
+        return ConnectorLook(ConnectorFinding.BANNED, message=banned.message)
+    except AccountFrozen as frozen:
+        return ConnectorLook(ConnectorFinding.FROZEN, message=frozen.message)
     except NoDashboardKey as refusal:
         return ConnectorLook(ConnectorFinding.DASHBOARD_KEY_LOST, message=refusal.message)
     except NoSession:
@@ -153,8 +164,13 @@ def connector_look(*, instance: ConnectorInstance, actor: Actor, lease_wait: flo
         return ConnectorLook(ConnectorFinding.BUSY, message=refusal.message)
     except TelegramError as error:
         return ConnectorLook(ConnectorFinding.UNREACHABLE, message=error.message)
-    if sighting.listed is not None:
-        return ConnectorLook(ConnectorFinding.LISTED, active_at=sighting.listed.date_active)
-    if sighting.alive:
-        return ConnectorLook(ConnectorFinding.ALIVE)
-    return ConnectorLook(ConnectorFinding.GONE, message=CONNECTOR_NOT_LISTED)
+    if not sighting.alive:
+        return ConnectorLook(ConnectorFinding.GONE, message=CONNECTOR_NOT_LISTED)
+    view = sighting.view
+    active_at = sighting.listed.date_active if sighting.listed is not None else None
+    if view.freeze is not None:
+        # Telegram's app config says so even where the reads still work: the account can barely act.
+        said = AccountFrozen(appeal_url=view.freeze.appeal_url, until=view.freeze.until).message
+        return ConnectorLook(ConnectorFinding.FROZEN, active_at=active_at, message=said, view=view)
+    finding = ConnectorFinding.LISTED if sighting.listed is not None else ConnectorFinding.ALIVE
+    return ConnectorLook(finding, active_at=active_at, view=view)

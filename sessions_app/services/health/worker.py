@@ -35,6 +35,32 @@ logger = logging.getLogger(__name__)
 
 IDLE_SECONDS = 1.0  # the longest a thread sleeps while it holds nothing due
 STANDBY_SECONDS = 5.0  # how often a worker without the schedule looks whether it is free
+# What db_worker's loop says each time it starts and finds nothing (django_tasks_db's own messages).
+_LOOP_CHATTER = ("Starting worker ", "No more tasks to run ")
+
+
+class _QueuedLoopAtDebug(logging.Filter):
+    """The queued-checks loop starts and ends every second: its start and stop lines are debug, not info.
+
+    db_worker's configure_logging sets the django_tasks_db logger's level from --verbosity, so the
+    level cannot be set in LOGGING; a filter on that logger survives it. Other loops' lines (the
+    task loop's one "Starting worker") and every other message keep their level.
+    """
+
+    def __init__(self, worker_id: str) -> None:
+        super().__init__()
+        self.worker_id = worker_id
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if not (
+            isinstance(record.msg, str)
+            and record.msg.startswith(_LOOP_CHATTER)
+            and isinstance(record.args, tuple)
+            and record.args[:1] == (self.worker_id,)
+        ):
+            return True
+        record.levelno, record.levelname = logging.DEBUG, logging.getLevelName(logging.DEBUG)
+        return logging.getLogger(record.name).isEnabledFor(logging.DEBUG)
 
 
 def _seconds_until(when: datetime | None, cap: float) -> float:
@@ -62,6 +88,7 @@ class HealthWorker:
             worker_id=f"{self.holder}-{HEALTH_QUEUE}"[:64],
             excluded_queue_names=[],
         )
+        self.quiet = _QueuedLoopAtDebug(self.queued.worker_id)
 
     def holds_schedule(self) -> bool:
         return not self.stopping.is_set() and schedule_hold(holder=self.holder, host=self.host)
@@ -82,7 +109,12 @@ class HealthWorker:
 
     def queued_step(self) -> float:
         """Run the queued checks, one after another, until none is ready."""
-        self.queued.run()
+        chatty = logging.getLogger("django_tasks_db")
+        chatty.addFilter(self.quiet)
+        try:
+            self.queued.run()
+        finally:
+            chatty.removeFilter(self.quiet)
         return IDLE_SECONDS
 
     def _loop(self, step: Callable[[], float]) -> None:

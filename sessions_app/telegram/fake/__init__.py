@@ -12,7 +12,7 @@ from typing import Any
 from telethon import TelegramClient
 
 # Importing the handler modules registers what the demo DCs answer.
-from sessions_app.telegram.fake import devices, files, login, messages, password, tokens  # noqa: F401
+from sessions_app.telegram.fake import devices, files, login, messages, password, security, tokens  # noqa: F401
 from sessions_app.telegram.fake.accounts import DEMO_ACCOUNTS, DemoAccount
 from sessions_app.telegram.fake.sender import FakeSender
 from sessions_app.telegram.fake.world import DemoAuthorization, DemoTelegram

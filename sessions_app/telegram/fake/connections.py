@@ -68,7 +68,8 @@ def arrive(db: sqlite3.Connection, *, key_id: int, connection_id: str, ip: str, 
         " expires = MAX(connections.expires, excluded.expires)",
         (connection_id, key_id, ip, now + LEASE_SECONDS),
     )
-    db.execute("UPDATE auth_keys SET ip = ? WHERE key_id = ?", (ip, key_id))
+    # A key whose machine moved (knob move_key) is seen from its new address whatever the label says.
+    db.execute("UPDATE auth_keys SET ip = COALESCE(seen_ip, ?) WHERE key_id = ?", (ip, key_id))
 
 
 # --- Dropped connections (the network between a client and its DC breaks) -----------------------

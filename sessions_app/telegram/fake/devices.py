@@ -9,7 +9,7 @@ from typing import Any
 
 from telethon.tl import functions, types
 
-from sessions_app.telegram.fake import keys
+from sessions_app.telegram.fake import keys, security
 from sessions_app.telegram.fake.accounts import COUNTRY
 from sessions_app.telegram.fake.keys import DAY
 from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles, method_name
@@ -17,7 +17,9 @@ from sessions_app.telegram.fake.rpc import Call, Rpc, dt, handles, method_name
 TAKEOUT_DELAY = DAY  # Telegram makes a new takeout wait a day unless the user allows it in an app
 
 
-def authorization(row: Mapping[str, Any], *, current: bool, password_pending: bool = False) -> types.Authorization:
+def authorization(
+    row: Mapping[str, Any], *, current: bool, password_pending: bool = False, country: str = COUNTRY
+) -> types.Authorization:
     """One row of "Active sessions" (``row``: an auth_keys row, or a dict shaped like one)."""
     return types.Authorization(
         # Telegram reports the current session with hash 0: it can only be ended by logging out.
@@ -37,7 +39,7 @@ def authorization(row: Mapping[str, Any], *, current: bool, password_pending: bo
         date_created=dt(row["date_created"]),
         date_active=dt(row["date_active"]),
         ip=row["ip"],
-        country=COUNTRY,
+        country=country,
         region="",
     )
 
@@ -54,14 +56,22 @@ def get_authorizations(call: Call, request: functions.account.GetAuthorizationsR
         (user_id,),
     ).fetchall()
     waiting = [
-        authorization({**dict(row), "date_created": row["created"], "date_active": row["created"]}, current=False)
+        authorization(
+            {**dict(row), "date_created": row["created"], "date_active": row["created"]},
+            current=False,
+            country=security.country_of(call.db, row["ip"]),
+        )
         for row in pending
     ]
     for item in waiting:
         item.password_pending = True
     return types.account.Authorizations(
         authorization_ttl_days=180,
-        authorizations=[authorization(row, current=row["key_id"] == call.key_id) for row in rows] + waiting,
+        authorizations=[
+            authorization(row, current=row["key_id"] == call.key_id, country=security.country_of(call.db, row["ip"]))
+            for row in rows
+        ]
+        + waiting,
     )
 
 

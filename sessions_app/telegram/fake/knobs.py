@@ -2,7 +2,7 @@
 
 Reading a login code off the phone, scanning a QR code, allowing a data export, ending a session
 on another device, keeping a key connected from elsewhere, forcing flood waits, and ground truth
-for assertions. :class:`Knobs` is a base of :class:`DemoTelegram`; it only needs ``store`` and ``clock``.
+for assertions; what happens to a whole account comes from :class:`SecurityKnobs`. :class:`Knobs` is a base of :class:`DemoTelegram`; it only needs ``store`` and ``clock``.
 """
 
 from __future__ import annotations
@@ -14,9 +14,10 @@ from dataclasses import dataclass
 
 from telethon.sessions import StringSession
 
-from sessions_app.telegram.fake import connections, devices, files, history, keys, login, tokens
-from sessions_app.telegram.fake.accounts import COUNTRY, DemoAccount, account_by_phone, normalize_phone
+from sessions_app.telegram.fake import connections, devices, files, history, keys, login, security, tokens
+from sessions_app.telegram.fake.accounts import DemoAccount, account_by_phone, normalize_phone
 from sessions_app.telegram.fake.rpc import Rpc
+from sessions_app.telegram.fake.security_knobs import SecurityKnobs
 from sessions_app.telegram.fake.store import Store
 
 
@@ -61,7 +62,7 @@ def _key_id(session_string: str) -> int:
     return keys.signed(auth_key.key_id)
 
 
-class Knobs:
+class Knobs(SecurityKnobs):
     """The test and demo knobs of a DemoTelegram world."""
 
     store: Store
@@ -199,6 +200,7 @@ class Knobs:
         """
         with self.store.tx() as db:
             rows = db.execute("SELECT * FROM auth_keys WHERE user_id = ? ORDER BY date_created", (user_id,)).fetchall()
+            countries = {r["ip"]: security.country_of(db, r["ip"]) for r in rows}
         latest = max((r["last_call"] for r in rows), default=0)
         return [
             DemoAuthorization(
@@ -213,7 +215,7 @@ class Knobs:
                 date_created=float(r["date_created"]),
                 date_active=float(r["date_active"]),
                 ip=r["ip"],
-                country=COUNTRY,
+                country=countries[r["ip"]],
                 current=bool(r["last_call"]) and r["last_call"] == latest,
                 unconfirmed=bool(r["unconfirmed"]),
             )

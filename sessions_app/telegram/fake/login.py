@@ -8,7 +8,7 @@ import sqlite3
 
 from telethon.tl import functions, types
 
-from sessions_app.telegram.fake import keys, srp
+from sessions_app.telegram.fake import keys, security, srp
 from sessions_app.telegram.fake.accounts import (
     BANNED_PHONES,
     CALLER_PREFIX,
@@ -164,6 +164,8 @@ def _valid_phone(raw: str) -> str:
 @handles(functions.auth.SendCodeRequest)
 def send_code(call: Call, request: functions.auth.SendCodeRequest) -> types.auth.TypeSentCode:
     phone = _valid_phone(request.phone_number)
+    if login_refusal := security.login_refusal(call.db, phone):
+        raise Rpc(400, login_refusal)
     if request.api_id <= 0:
         raise Rpc(400, "API_ID_INVALID")
     home = phone_dc(phone)
@@ -295,12 +297,19 @@ def get_password(call: Call, request: functions.account.GetPasswordRequest) -> t
     assert account is not None and row is not None
     new_algo = srp.algo(os.urandom(8), os.urandom(16))
     new_secure_algo = types.SecurePasswordKdfAlgoPBKDF2HMACSHA512iter100000(salt=os.urandom(8))
+    # What the owner set up around the password (none of it a secret: the emails only as patterns).
+    login_email = account.email or row["login_email"]
+    extras = {
+        "login_email_pattern": email_pattern(login_email) if login_email else None,
+        "email_unconfirmed_pattern": email_pattern(row["email_unconfirmed"]) if row["email_unconfirmed"] else None,
+    }
     if row["verifier"] is None:
         return types.account.Password(
             new_algo=new_algo,
             new_secure_algo=new_secure_algo,
             secure_random=os.urandom(32),
             has_password=False,
+            **extras,
         )
     b, big_b = srp.server_challenge(row["verifier"])
     srp_id = secrets.randbits(63)
@@ -317,7 +326,9 @@ def get_password(call: Call, request: functions.account.GetPasswordRequest) -> t
         current_algo=srp.algo(row["salt1"], row["salt2"]),
         srp_B=big_b,
         srp_id=srp_id,
-        hint=account.hint,
+        hint=account.hint if row["hint"] is None else row["hint"],
+        has_recovery=bool(row["recovery_email"]) or None,
+        **extras,
     )
 
 

@@ -16,7 +16,8 @@ _VERIFIERS: dict[str, srp.Verifier] = {}  # one PBKDF2 per password per process,
 _VERIFIERS_LOCK = threading.Lock()
 
 
-def _verifier(password: str) -> srp.Verifier:
+def verifier_for(password: str) -> srp.Verifier:
+    """The SRP verifier of ``password`` (one PBKDF2 per password per process)."""
     with _VERIFIERS_LOCK:
         if password not in _VERIFIERS:
             _VERIFIERS[password] = srp.make_verifier(password)
@@ -28,7 +29,7 @@ def seed(db: sqlite3.Connection, now: float) -> None:
     if db.execute("SELECT 1 FROM meta WHERE key = 'seeded'").fetchone():
         return
     for account in DEMO_ACCOUNTS:
-        verifier = _verifier(account.password) if account.password is not None else None
+        verifier = verifier_for(account.password) if account.password is not None else None
         db.execute(
             "INSERT INTO accounts (user_id, phone, dc, salt1, salt2, verifier) VALUES (?, ?, ?, ?, ?, ?)",
             (

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SCHEMA_VERSION = 4  # bump when SCHEMA changes: an older demo state file is rebuilt from scratch
+SCHEMA_VERSION = 5  # bump when SCHEMA changes: an older demo state file is rebuilt from scratch
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -20,7 +20,9 @@ CREATE TABLE IF NOT EXISTS accounts (
     salt1 BLOB, salt2 BLOB, verifier BLOB,
     next_msg_id INTEGER NOT NULL DEFAULT 1,
     takeout_approved INTEGER NOT NULL DEFAULT 0, takeout_requested REAL,
-    login_email TEXT
+    login_email TEXT,
+    recovery_email TEXT, email_unconfirmed TEXT, hint TEXT,
+    deactivated TEXT, frozen_since REAL, frozen_until REAL, frozen_appeal TEXT
 );
 CREATE TABLE IF NOT EXISTS auth_keys (
     key_id INTEGER PRIMARY KEY, key_digest BLOB NOT NULL, dc INTEGER NOT NULL, created REAL NOT NULL,
@@ -33,10 +35,12 @@ CREATE TABLE IF NOT EXISTS auth_keys (
     encrypted_requests_disabled INTEGER NOT NULL DEFAULT 0, call_requests_disabled INTEGER NOT NULL DEFAULT 0,
     destroyed INTEGER NOT NULL DEFAULT 0,
     ended_with TEXT, stumbles INTEGER NOT NULL DEFAULT 0,
-    last_call INTEGER NOT NULL DEFAULT 0
+    last_call INTEGER NOT NULL DEFAULT 0,
+    seen_ip TEXT
 );
 CREATE INDEX IF NOT EXISTS auth_keys_user ON auth_keys (user_id);
 CREATE INDEX IF NOT EXISTS auth_keys_last_call ON auth_keys (last_call);
+CREATE TABLE IF NOT EXISTS ip_countries (ip TEXT PRIMARY KEY, country TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS codes (
     hash TEXT PRIMARY KEY, phone TEXT NOT NULL, code TEXT NOT NULL, key_id INTEGER NOT NULL,
     sent REAL NOT NULL, expires REAL NOT NULL,

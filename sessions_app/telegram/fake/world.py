@@ -18,7 +18,7 @@ from telethon.crypto import AuthKey
 from telethon.sessions import StringSession
 from telethon.tl import functions
 
-from sessions_app.telegram.fake import connections, devices, keys, limits
+from sessions_app.telegram.fake import connections, devices, keys, limits, security
 from sessions_app.telegram.fake.accounts import DEFAULT_DC, DEMO_IP
 from sessions_app.telegram.fake.knobs import DemoAuthorization, Knobs
 from sessions_app.telegram.fake.rpc import HANDLERS, Call, Rpc, UnknownAuthKey, method_name, unauthorized
@@ -82,15 +82,22 @@ class DemoTelegram(Knobs):
     # -- clients ------------------------------------------------------------------------------
 
     def client_factory(
-        self, session: str, *, api_id: int, api_hash: str, ip: str = DEMO_IP, **client_kwargs: Any
+        self, session: str, *, api_id: int, api_hash: str, ip: str | None = None, **client_kwargs: Any
     ) -> TelegramClient:
         """An unconnected TelegramClient whose MTProto sender talks to this world.
 
         ``client_kwargs`` go to TelegramClient over :data:`CLIENT_DEFAULTS` (device_model,
         system_version, app_version, lang_code, ...); the device labels reach "Active sessions"
         through initConnection. ``ip`` is where the client's connections come from: a label
-        only, for the rule against one key used from two IPs at once.
+        only, for the rule against one key used from two IPs at once. Without it, a client with
+        a ``proxy`` (SOCKS/HTTP dict or MTProxy tuple) comes from the proxy's host, as Telegram
+        would see it, else from DEMO_IP. The proxy itself is kept from the client: nothing here
+        opens a connection, to the proxy or anywhere else.
         """
+        proxy = client_kwargs.pop("proxy", None)
+        client_kwargs.pop("connection", None)  # MTProxy's transport class, which would dial the proxy
+        if ip is None:
+            ip = str(proxy["addr"] if isinstance(proxy, dict) else proxy[0]) if proxy else DEMO_IP
         string_session = StringSession(session)  # a malformed string raises here, as on a real client
         if not string_session.server_address:
             string_session.set_dc(DEFAULT_DC, DEMO_IP, 4430 + DEFAULT_DC)
@@ -173,6 +180,7 @@ class DemoTelegram(Knobs):
         if handler is None:
             raise Rpc(400, "METHOD_NOT_SUPPORTED_BY_DEMO")
         name = method_name(request)
+        security.check(call, name)  # a banned, deleted or frozen account refuses before anything else
         if call.key["stumbles"] and call.user_id is not None and not name.startswith("auth."):
             # A key just logged in by login token, not yet known to every DC: one refusal, then fine.
             call.db.execute("UPDATE auth_keys SET stumbles = stumbles - 1 WHERE key_id = ?", (call.key_id,))

@@ -20,6 +20,7 @@ from tests.telegram.contract.media import MediaContract
 from tests.telegram.contract.messages import MessagesContract
 from tests.telegram.contract.network import NetworkContract
 from tests.telegram.contract.real_accounts import RealAccountsContract
+from tests.telegram.contract.security import SecurityContract
 from tests.telegram.contract.sent_codes import SentCodesContract
 from tests.telegram.contract.sessions import SessionsContract
 from tests.telegram.contract.sign_in import SignInContract
@@ -39,6 +40,7 @@ class TelegramContract(
     RealAccountsContract,
     SentCodesContract,
     NetworkContract,
+    SecurityContract,
 ):
     """Every contract test; subclass it with a ``telegram`` fixture returning a Harness."""
 

@@ -45,7 +45,9 @@ class Harness:
     ``world`` has ``client_factory(session, *, api_id, api_hash, ip=..., **client_kwargs)`` and the
     knobs: last_code, code_ttl, flood, set_rate_limit, approve_qr, approve_takeout, terminate,
     age_authorizations, authorizations, is_authorized, seed_messages,
-    expire_file_references, last_email_code, login_email. ``clock`` is the world's clock.
+    expire_file_references, last_email_code, login_email; for the security watch foreign_login,
+    move_key, two_step_off, two_step_on, recovery_email_set, ban, unban, freeze, unfreeze.
+    ``clock`` is the world's clock.
     """
 
     world: Any
