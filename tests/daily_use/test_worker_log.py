@@ -27,7 +27,7 @@ def tasks_logger():
     chatty.setLevel(level)
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the loop closes its connection between turns
 def test_an_idle_queued_loop_prints_nothing_at_info(caplog, tasks_logger):
     tasks_logger.setLevel(logging.INFO)  # what db_worker's --verbosity 1 (the default) sets
     caplog.set_level(logging.INFO, logger="django_tasks_db")
@@ -37,7 +37,7 @@ def test_an_idle_queued_loop_prints_nothing_at_info(caplog, tasks_logger):
     assert _loop_lines(caplog) == []
 
 
-@pytest.mark.django_db
+@pytest.mark.django_db(transaction=True)  # the loop closes its connection between turns
 def test_the_loop_lines_still_show_at_debug(caplog, tasks_logger):
     tasks_logger.setLevel(logging.DEBUG)  # --verbosity 2
     caplog.set_level(logging.DEBUG, logger="django_tasks_db")
