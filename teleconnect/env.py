@@ -8,6 +8,7 @@ stops start-up instead of silently running with a default.
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -115,6 +116,23 @@ def env_rate(name: str, default: str) -> tuple[int, int]:
             f"{name} must look like COUNT/SECONDS with positive numbers (e.g. 5/3600), got {value!r}"
         )
     return parsed
+
+
+# django-ninja's throttle rates: COUNT per second, minute, hour or day, or per a number of them (100/10m, 5/30).
+_THROTTLE_RATE = re.compile(r"(?P<count>\d+)/(?P<times>\d*)(?P<unit>s|sec|m|min|h|hour|d|day)?")
+
+
+def env_throttle_rate(name: str, default: str) -> str:
+    """A django-ninja throttle rate, e.g. 300/m; returned as written, for ninja to parse."""
+    value = env_str(name, default)
+    match = _THROTTLE_RATE.fullmatch(value)
+    if match is not None and match["unit"] is None and not match["times"]:
+        match = None  # "5/": no period at all
+    if match is None or int(match["count"]) < 1 or (match["times"] and int(match["times"]) < 1):
+        raise ImproperlyConfigured(
+            f"{name} must be a number of requests per s, m, h or d (e.g. 300/m, 5000/h or 100/10m), got {value!r}"
+        )
+    return value
 
 
 def local_secret(path: Path, make: Callable[[], str]) -> str:

@@ -28,6 +28,7 @@ from teleconnect.env import (
     env_rate,
     env_secret,
     env_str,
+    env_throttle_rate,
     env_url,
     env_url_list,
     local_secret,
@@ -316,8 +317,8 @@ ALERT_RETRY_SECONDS = env_int("ALERT_RETRY_SECONDS", 30, minimum=0)
 DASHBOARD_URL = env_url("DASHBOARD_URL")
 # /metrics answers a scraper sending `Authorization: Bearer <METRICS_TOKEN>`; unset: /metrics is 404.
 METRICS_TOKEN = env_secret("METRICS_TOKEN")
-# Requests one API token may make (django-ninja rate: N/s, N/m or N/h); more get 429 with Retry-After.
-API_THROTTLE_RATE = "300/m"  # per token
+# Requests one API token may make (django-ninja rate: N/s, N/m, N/h or N/d); more get 429 with Retry-After.
+API_THROTTLE_RATE = env_throttle_rate("API_THROTTLE_RATE", "300/m")  # per token
 
 EMAIL_HOST = env_str("EMAIL_HOST")
 EMAIL_PORT = env_int("EMAIL_PORT", 25, minimum=1)

@@ -24,6 +24,7 @@ from teleconnect.env import (
     env_rate,
     env_secret,
     env_str,
+    env_throttle_rate,
     local_secret,
 )
 
@@ -174,6 +175,65 @@ def test_it_rejects_a_malformed_rate_naming_the_variable(monkeypatch, raw):
     monkeypatch.setenv("TC_TEST_RATE", raw)
     with pytest.raises(ImproperlyConfigured, match="TC_TEST_RATE must look like COUNT/SECONDS"):
         env_rate("TC_TEST_RATE", "5/3600")
+
+
+# --- env_throttle_rate --------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("raw", "count", "seconds"),
+    [("300/m", 300, 60), ("5000/h", 5000, 3600), ("10/s", 10, 1), ("100/10m", 100, 600), ("7/30", 7, 30)],
+)
+def test_it_reads_a_throttle_rate_as_django_ninja_counts_it(monkeypatch, raw, count, seconds):
+    from ninja.throttling import AuthRateThrottle
+
+    monkeypatch.setenv("TC_TEST_THROTTLE", raw)
+    rate = env_throttle_rate("TC_TEST_THROTTLE", "300/m")
+    assert rate == raw
+    throttle = AuthRateThrottle(rate)
+    assert (throttle.num_requests, throttle.duration) == (count, seconds)
+
+
+def test_it_returns_the_default_throttle_rate_when_unset(monkeypatch):
+    monkeypatch.delenv("TC_TEST_THROTTLE", raising=False)
+    assert env_throttle_rate("TC_TEST_THROTTLE", "300/m") == "300/m"
+
+
+@pytest.mark.parametrize("raw", ["300", "300/", "/m", "0/m", "300/0m", "-1/m", "300/minute", "300 per m", "3/m/2"])
+def test_it_rejects_a_malformed_throttle_rate_in_a_sentence_naming_the_variable(monkeypatch, raw):
+    monkeypatch.setenv("TC_TEST_THROTTLE", raw)
+    with pytest.raises(ImproperlyConfigured) as refused:
+        env_throttle_rate("TC_TEST_THROTTLE", "300/m")
+    assert str(refused.value) == (
+        f"TC_TEST_THROTTLE must be a number of requests per s, m, h or d (e.g. 300/m, 5000/h or 100/10m), got {raw!r}"
+    )
+
+
+@pytest.mark.slow
+def test_it_refuses_to_start_with_a_malformed_api_throttle_rate(tmp_path):
+    result = start_django(tmp_path, API_THROTTLE_RATE="300 a minute")
+    assert result.returncode != 0
+    error_line = result.stderr.strip().splitlines()[-1]
+    assert "ImproperlyConfigured: API_THROTTLE_RATE must be a number of requests per s, m, h or d" in error_line
+
+
+@pytest.mark.slow
+def test_the_api_throttles_at_the_rate_from_the_environment(tmp_path):
+    result = subprocess.run(
+        [
+            sys.executable,
+            "-c",
+            "import django; django.setup(); from sessions_app.api.main import THROTTLE; "
+            "print(THROTTLE.num_requests, THROTTLE.duration)",
+        ],
+        cwd=REPO,
+        env=clean_env(tmp_path, API_THROTTLE_RATE="42/h"),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    assert result.stdout.strip().splitlines()[-1] == "42 3600", result.stderr
 
 
 # --- env_secret ---------------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 from typing import Any
 
@@ -14,6 +15,7 @@ from ninja.security import HttpBearer
 
 from sessions_app.models_api import ApiToken
 from sessions_app.services.api_tokens import api_token_authenticate
+from sessions_app.services.audit import audit_via_token
 
 API_PREFIX = "/api/"
 
@@ -45,6 +47,21 @@ def token_of(request: HttpRequest) -> ApiToken:
 
 def user_of(request: HttpRequest) -> User:
     return token_of(request).user
+
+
+def audited_via_token(view: Callable[..., Any]) -> Callable[..., Any]:
+    """Every audit event the view records, the services' own included, names the token the request came with.
+
+    Installed on the whole API (ninja runs it after BearerToken accepted the request), so no view can forget it.
+    """
+
+    @functools.wraps(view)
+    def run(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+        token = token_of(request)
+        with audit_via_token(name=token.name, token_id=token.pk):
+            return view(request, *args, **kwargs)
+
+    return run
 
 
 class NoCookiesOnApiMiddleware:

@@ -29,6 +29,7 @@ TOO_BIG = (
     "The body is far bigger than anything this API takes (a session string is about 350 characters). Nothing was read."
 )
 NOT_FOUND = "No such instance, or your token's user has no role on it."
+NO_SUCH_ENDPOINT = "No such API endpoint."
 # Refusals that name a field but are about what already exists, not about the value's form.
 _CONFLICTS: tuple[type[ActionRefused], ...] = (InstanceExists, KeyInUse)
 

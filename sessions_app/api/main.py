@@ -8,13 +8,15 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.contrib.auth.decorators import login_not_required
-from django.urls import URLPattern, URLResolver
+from django.http import HttpRequest, HttpResponse
+from django.urls import Resolver404, URLPattern, URLResolver, re_path, resolve
+from django.views.decorators.csrf import csrf_exempt
 from ninja import NinjaAPI, Swagger
 from ninja.throttling import AuthRateThrottle
 
 from sessions_app.api import account, archive, instances, sessions, trails
-from sessions_app.api.auth import BearerToken
-from sessions_app.api.errors import install_error_handlers
+from sessions_app.api.auth import BearerToken, audited_via_token
+from sessions_app.api.errors import NO_SUCH_ENDPOINT, ApiError, error_response, install_error_handlers
 from sessions_app.converters import register_session_converter
 
 # `{session:session}` in the routes: the same SESSION rule as every page's URL (a bad one never resolves).
@@ -37,6 +39,8 @@ api = NinjaAPI(
     urls_namespace="api-v1",
 )
 install_error_handlers(api)
+# "operation" mode: around the view itself, after the token was checked, so request.auth is the token.
+api.add_decorator(audited_via_token, mode="operation")
 api.add_router("/instances/", instances.router)
 api.add_router("/instances/", sessions.router)
 api.add_router("/instances/", account.router)
@@ -54,6 +58,30 @@ def _open(patterns: list[URLPattern | URLResolver]) -> list[URLPattern | URLReso
     return patterns
 
 
+NO_SUCH_ENDPOINT_NAME = "no_such_endpoint"
+
+
+@csrf_exempt  # as every API route: no cookies reach /api/ (NoCookiesOnApiMiddleware), and it changes nothing
+def no_such_endpoint(request: HttpRequest, path: str) -> HttpResponse:
+    """Any other path under /api/v1/: a 404 in the API's JSON shape, not the pages' HTML one.
+
+    It also answers a path that lacks its final slash (no redirect: a POST would lose its body), saying so.
+    """
+    message = NO_SUCH_ENDPOINT
+    if path and not path.endswith("/") and _is_endpoint(f"{request.path_info}/"):
+        message += f" The API's paths end in a slash: {request.path}/"
+    return error_response(api, request, ApiError(404, message))
+
+
+def _is_endpoint(path: str) -> bool:
+    try:
+        return resolve(path).url_name != NO_SUCH_ENDPOINT_NAME
+    except Resolver404:
+        return False
+
+
 def urls() -> tuple[list[URLPattern | URLResolver], str, str]:
     patterns, app_name, namespace = api.urls
-    return _open(patterns), app_name, namespace
+    # Last, so every route of the API matches first.
+    catch_all = re_path(r"^(?P<path>.*)$", no_such_endpoint, name=NO_SUCH_ENDPOINT_NAME)
+    return _open([*patterns, catch_all]), app_name, namespace

@@ -150,6 +150,8 @@ OUTCOME_WORDS: dict[str, str] = {
     "banned": "account banned or deleted",
     "frozen": "account frozen",
 }
+# The events whose phrase already names the API token they came through.
+_NAMES_ITS_TOKEN = frozenset({"api.write"})
 # Events written by `manage.py generate_session` have no instance: they happened in a terminal.
 _TERMINAL = "generate_session"
 # The detail keys whose values are codes of a state, and the words for each.
@@ -192,6 +194,8 @@ def audit_sentence(event: AuditEvent) -> str:
         readable = event.action.replace(".", " ").replace("_", " ")
         phrase = f"did {readable} on {{where}}" if event.session else f"did {readable}"
     sentence = f"{who} {phrase.format_map(values)}"
+    if detail.get("api_token") and event.action not in _NAMES_ITS_TOKEN:
+        sentence += f" with the API token “{detail['api_token']}”"
     if event.outcome != "ok":
         sentence += f" ({outcome_words(event.outcome)})"
     return sentence

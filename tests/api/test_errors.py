@@ -115,3 +115,35 @@ def test_a_body_past_the_upload_limit_is_a_413_and_nothing_is_read(telegram, own
     assert response.json()["field"] is None
     instance.refresh_from_db()
     assert instance.status == "new"
+
+
+@pytest.mark.parametrize("path", ["nothing-here/", "instances/prod-bot/teleport/", "instances/BAD SESSION!/", "v2/x"])
+def test_an_unknown_api_path_is_a_json_404(telegram, owner_api, instance, path):
+    for method in ("GET", "POST"):
+        response = owner_api.call(method, path)
+        assert response.status_code == 404, (method, response.content)
+        assert response["Content-Type"].startswith("application/json")
+        assert response.json() == {"error": "No such API endpoint.", "field": None}
+        assert response["Cache-Control"] == "private, no-store"
+
+
+def test_an_unknown_api_path_is_a_json_404_without_a_token_too(db):
+    response = Api(None).call("GET", "nothing-here/")
+    assert (response.status_code, response.json()) == (404, {"error": "No such API endpoint.", "field": None})
+
+
+def test_a_path_without_its_final_slash_says_to_add_it(telegram, owner_api, instance):
+    response = owner_api.call("POST", "instances", {"session": "x-bot", "name": "X"})
+    assert response.status_code == 404
+    assert response.json() == {
+        "error": "No such API endpoint. The API's paths end in a slash: /api/v1/instances/",
+        "field": None,
+    }
+    assert not ConnectorInstance.objects.filter(session="x-bot").exists()
+
+
+def test_an_unknown_page_is_still_the_html_404(owner_client):
+    response = owner_client.get("/no-such-page/")
+    assert response.status_code == 404
+    assert response["Content-Type"].startswith("text/html")
+    assert b"No such API endpoint" not in response.content

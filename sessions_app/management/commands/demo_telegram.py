@@ -10,11 +10,15 @@
 - ``ban PHONE [--deleted]`` / ``unban PHONE``: Telegram bans (or deletes) the account, and lifts it.
 - ``freeze PHONE [--appeal-url URL]`` / ``unfreeze PHONE``: Telegram freezes the account, and unfreezes it.
 - ``move-connector SESSION --ip IP --country CC``: the connector's machine of that instance moves.
+- ``age-keys PHONE HOURS``: every authorization of the account becomes HOURS older, so the 24-hour rule
+  (a session ends others only once it is a day old) can be tried now.
+- ``drop-connections SESSION [N] [--down-seconds S]``: the network under the dashboard's key of that
+  instance breaks at its Nth request from now and stays down S seconds (an archive run reconnects).
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
@@ -22,9 +26,15 @@ from sessions_app.models import ConnectorInstance
 from sessions_app.telegram import demo
 from sessions_app.telegram.errors import TelegramError
 
+if TYPE_CHECKING:
+    from sessions_app.telegram.fake import DemoTelegram
+
 
 class Command(BaseCommand):
-    help = "Demo mode only: do to a demo account what real life does (logins, 2FA, bans, freezes, moves)."
+    help = (
+        "Demo mode only: do to a demo account what real life does "
+        "(logins, 2FA, bans, freezes, moves, aged keys, dropped connections)."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         actions = parser.add_subparsers(dest="action", required=True)
@@ -58,6 +68,13 @@ class Command(BaseCommand):
         move.add_argument("session", help="the instance's SESSION name")
         move.add_argument("--ip", required=True)
         move.add_argument("--country", required=True)
+        age = actions.add_parser("age-keys", help="every authorization of the account becomes HOURS older")
+        age.add_argument("phone")
+        age.add_argument("hours", type=float, help="e.g. 25: past the 24-hour rule")
+        drop = actions.add_parser("drop-connections", help="the network under an instance's dashboard key breaks")
+        drop.add_argument("session", help="the instance's SESSION name")
+        drop.add_argument("requests", nargs="?", type=int, default=1, help="at its Nth request from now (default 1)")
+        drop.add_argument("--down-seconds", type=float, default=0.0, help="how long it stays down (default 0)")
 
     def handle(self, *args: Any, **options: Any) -> None:
         try:
@@ -107,7 +124,47 @@ class Command(BaseCommand):
         if action == "unfreeze":
             demo.demo_unfreeze(phone)
             return f"{phone} is no longer frozen."
+        if action == "age-keys":
+            return self.age_keys(phone, hours=options["hours"])
+        if action == "drop-connections":
+            return self.drop_connections(
+                options["session"], after_requests=options["requests"], down_seconds=options["down_seconds"]
+            )
         return self.move_connector(options["session"], ip=options["ip"], country=options["country"])
+
+    def age_keys(self, phone: str, *, hours: float) -> str:
+        from sessions_app.telegram.fake.accounts import account_by_phone
+
+        if not hours > 0:
+            raise CommandError(f"HOURS must be a positive number of hours (e.g. 25), got {hours:g}.")
+        world = _world("Aging keys")
+        account = account_by_phone(phone.lstrip("+"))
+        if account is None:
+            raise CommandError(f"The demo Telegram refused: {phone} is not a demo account")
+        world.age_authorizations(account.user_id, hours * 3600)
+        aged = len(world.authorizations(account.user_id))
+        return (
+            f"The {aged} authorization(s) of {phone} are now {hours:g} hours older: "
+            "those past 24 hours may terminate other sessions."
+        )
+
+    def drop_connections(self, session: str, *, after_requests: int, down_seconds: float) -> str:
+        if after_requests < 1 or down_seconds < 0:
+            raise CommandError("N must be 1 or more, and --down-seconds 0 or more.")
+        world = _world("Dropping connections")
+        instance = ConnectorInstance.objects.filter(session=session).first()
+        if instance is None:
+            raise CommandError(f"No instance has the SESSION name {session!r}.")
+        if not instance.has_dashboard_key:
+            raise CommandError(f"{session} has no dashboard key yet: log the instance in first.")
+        try:
+            world.drop_connections(instance.dashboard_session, after_requests=after_requests, down_seconds=down_seconds)
+        except LookupError as exc:
+            raise CommandError(f"The demo Telegram refused: {exc}") from None
+        return (
+            f"The dashboard's connection of {session} breaks at its request number {after_requests} from now "
+            f"and stays down {down_seconds:g} s; a running archive run reconnects by itself."
+        )
 
     def move_connector(self, session: str, *, ip: str, country: str) -> str:
         instance = ConnectorInstance.objects.filter(session=session).first()
@@ -129,3 +186,11 @@ class Command(BaseCommand):
             )
         demo.demo_move_key(phone, auth_hash, ip=ip, country=country)
         return f"The connector of {session} is now seen from {ip} ({country})."
+
+
+def _world(what: str) -> DemoTelegram:
+    from sessions_app.telegram.fake import DemoTelegram
+
+    if not demo.demo_available():
+        raise CommandError(f"{what} only exists in demo mode.")
+    return DemoTelegram.from_settings()
