@@ -9,6 +9,7 @@ functions marked with sensitive_variables.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 import re
 from typing import Any
@@ -18,9 +19,11 @@ from django.http import Http404, HttpRequest
 from django.views.debug import SafeExceptionReporterFilter
 
 # A Telethon StringSession is "1" + url-safe base64 of ~263 bytes; Fernet tokens start "gAAAAA";
-# an otpauth:// URL carries a TOTP secret.
+# an otpauth:// URL carries a TOTP secret; a Pyrogram / Kurigram session string is url-safe base64 of
+# 271+ bytes (340+ characters, any first character).
 _SECRET_PATTERNS = [
     re.compile(r"\b1[A-Za-z0-9_=-]{200,}"),
+    re.compile(r"\b[A-Za-z0-9_-]{340,}={0,2}"),
     re.compile(r"gAAAAA[A-Za-z0-9_=-]{20,}"),
     re.compile(r"(phone_code_hash['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9_-]+", re.I),
     re.compile(r"otpauth://[^\s'\"<>]+", re.I),
@@ -29,9 +32,10 @@ _SECRET_PATTERNS = [
 REDACTED = "[redacted]"
 
 # Local variables that hold a secret whatever their value looks like (a 2FA password, a login code,
-# a phone number, a TOTP token or key).
+# a phone number, a TOTP token or key, an authorization key, packed or parsed session bytes).
 SECRET_VARIABLE_NAMES = re.compile(
-    r"^(password|code|phone|phone_code_hash|session_string|string|api_hash|token|otp_token|secret|key|bin_key)$",
+    r"^(password|code|phone|phone_code_hash|session_string|string|api_hash|token|otp_token|secret|key|bin_key"
+    r"|auth_key|packed|payload)$",
     re.I,
 )
 
@@ -93,6 +97,65 @@ class SecretsExceptionReporterFilter(SafeExceptionReporterFilter):
         return [(name, self._clean_variable(name, value)) for name, value in variables]
 
     def _clean_variable(self, name: str, value: Any) -> Any:
-        if SECRET_VARIABLE_NAMES.match(name) or (isinstance(value, str) and redact(value) != value):
+        if SECRET_VARIABLE_NAMES.match(name) or _holds_secret(value):
             return self.cleansed_substitute
         return value
+
+
+def _holds_secret(value: Any) -> bool:
+    """A str with a secret in it; bytes, a container, a pydantic model or a dataclass whose text has one.
+
+    A model's or dataclass's repr leaves out fields marked repr=False, so their fields are read too,
+    and a key or field named like a secret (password, session_string, ...) with a value hides it all.
+    """
+    if isinstance(value, (str, bytes, bytearray, memoryview)):
+        return _holds_secret_flat(value)
+    if not isinstance(value, (dict, list, tuple, set, frozenset)) and not _is_model(value):
+        return False
+    try:
+        text = repr(value)
+        return redact(text) != text or _named_secret_inside(value, depth=4)
+    except Exception:  # noqa: BLE001 - a repr that fails must not break the report: hide the value instead
+        return True
+
+
+def _is_model(value: Any) -> bool:
+    if isinstance(value, type):
+        return False
+    return dataclasses.is_dataclass(value) or hasattr(value, "model_dump")
+
+
+def _fields_of(value: Any) -> dict[Any, Any] | None:
+    if isinstance(value, dict):
+        return value
+    if _is_model(value):
+        if dataclasses.is_dataclass(value):
+            return {field.name: getattr(value, field.name, None) for field in dataclasses.fields(value)}
+        return dict(vars(value))
+    return None
+
+
+def _named_secret_inside(value: Any, depth: int) -> bool:
+    """A key or field named like a secret holding something, or a value with a secret, down to `depth` levels."""
+    if depth < 0:
+        return False
+    fields = _fields_of(value)
+    if fields is not None:
+        for name, item in fields.items():
+            if isinstance(name, str) and SECRET_VARIABLE_NAMES.match(name) and item not in (None, "", b""):
+                return True
+            if _holds_secret_flat(item) or _named_secret_inside(item, depth - 1):
+                return True
+        return False
+    if isinstance(value, (list, tuple, set, frozenset)):
+        return any(_holds_secret_flat(item) or _named_secret_inside(item, depth - 1) for item in list(value)[:1000])
+    return False
+
+
+def _holds_secret_flat(value: Any) -> bool:
+    if isinstance(value, str):
+        return redact(value) != value
+    if isinstance(value, (bytes, bytearray, memoryview)):
+        text = bytes(value).decode("latin-1")
+        return redact(text) != text
+    return False

@@ -30,6 +30,8 @@ class AccountWatch(models.Model):
     recovery_email = models.BooleanField(null=True, blank=True)
     login_email = models.CharField(max_length=200, blank=True)
     email_pending = models.CharField(max_length=200, blank=True)
+    # When Telegram removes the password after an account.resetPassword nobody declined (None: no request).
+    reset_pending = models.DateTimeField(null=True, blank=True)
     security_seen_at = models.DateTimeField(null=True, blank=True)
 
     def __str__(self) -> str:

@@ -260,6 +260,7 @@ TELEGRAM_TIMEOUT_SECONDS = env_int("TELEGRAM_TIMEOUT_SECONDS", 10, minimum=1)
 # Bulk import (/instances/bulk-import/): the largest file and the most rows (or zip entries) one upload takes.
 BULK_IMPORT_MAX_BYTES = 5 * 1024 * 1024
 BULK_IMPORT_MAX_ROWS = 200
+BULK_IMPORT_BUDGET_SECONDS = 50  # rows start only this long into an upload: it ends before a proxy's 60 s timeout
 # An archive run whose worker wrote no heartbeat for this long is taken as killed and resumable.
 ARCHIVE_STALE_SECONDS = env_int("ARCHIVE_STALE_SECONDS", 90, minimum=1)
 # Dialogs an archive run reads side by side on its one connection (round trips overlap).

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from typing import Any, TypeVar, cast
 
 from django.http import HttpRequest
+from django.views.decorators.debug import sensitive_variables
 
 from sessions_app.api.auth import token_of, user_of
 from sessions_app.api.errors import NOT_FOUND, ApiError, as_api_error
 from sessions_app.models import ConnectorInstance, Role
-from sessions_app.selectors.access import NoSuchInstance, RoleTooLow, instance_access
+from sessions_app.selectors.access import NoSuchInstance, RoleTooLow, instance_access, role_of
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused
 from sessions_app.storage import StoreError
@@ -42,6 +43,7 @@ def api_write(what: str) -> Callable[[View], View]:
 
     def decorate(view: View) -> View:
         @functools.wraps(view)
+        @sensitive_variables()  # its kwargs hold the payload: a session string, a 2FA password
         def audited(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
             session = str(kwargs.get("session") or getattr(kwargs.get("payload"), "session", "") or "")
             try:
@@ -64,9 +66,18 @@ def api_write(what: str) -> Callable[[View], View]:
 def _audit(request: HttpRequest, what: str, session: str, outcome: str, status: int) -> None:
     token = token_of(request)
     audit_record(
-        instance=ConnectorInstance.objects.filter(session=session).first() if session else None,
+        instance=_visible_instance(request, session),
         actor=token.user,
         action="api.write",
         outcome=outcome,
         detail={"token": token.name, "token_id": token.pk, "what": what, "target": session, "status": status},
     )
+
+
+def _visible_instance(request: HttpRequest, session: str) -> ConnectorInstance | None:
+    """The instance the event is about, only when the token's user has a role on it (else its trail would
+    show someone it cannot see; the event keeps the SESSION in its detail either way)."""
+    instance = ConnectorInstance.objects.filter(session=session).first() if session else None
+    if instance is None or role_of(user_of(request), instance) is None:
+        return None
+    return instance

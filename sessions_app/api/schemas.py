@@ -62,12 +62,16 @@ class CheckOut(Schema):
 
 
 class ImportIn(Schema):
-    session_string: str = Field(description="The TELEGRAM_SESSION value (Telethon StringSession); never echoed")
-    password: str = Field("", description="The account's two-step password, if it has one; used once, never stored")
+    session_string: str = Field(
+        description="The TELEGRAM_SESSION value (Telethon StringSession); never echoed", repr=False
+    )
+    password: str = Field(
+        "", description="The account's two-step password, if it has one; used once, never stored", repr=False
+    )
 
 
 class VerifyIn(Schema):
-    password: str = Field("", description="Only to adopt an object of a 2FA account written elsewhere")
+    password: str = Field("", description="Only to adopt an object of a 2FA account written elsewhere", repr=False)
 
 
 class VerifyOut(Schema):

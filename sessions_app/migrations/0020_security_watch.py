@@ -56,6 +56,7 @@ class Migration(migrations.Migration):
                 ("recovery_email", models.BooleanField(blank=True, null=True)),
                 ("login_email", models.CharField(blank=True, max_length=200)),
                 ("email_pending", models.CharField(blank=True, max_length=200)),
+                ("reset_pending", models.DateTimeField(blank=True, null=True)),
                 ("security_seen_at", models.DateTimeField(blank=True, null=True)),
             ],
         ),

@@ -19,6 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 
 from django.conf import settings
+from django.views.decorators.debug import sensitive_variables
 
 from sessions_app.services.errors import ActionRefused
 from sessions_app.telegram.session_files import SessionUnreadable, from_any_string, from_sqlite_file
@@ -46,6 +47,7 @@ class ImportRow:
     problem: str = ""
 
 
+@sensitive_variables()  # the file's bytes, its rows: session strings, 2FA passwords
 def fleet_file_rows(*, filename: str, data: bytes) -> tuple[str, list[ImportRow]]:
     """(kind, rows) of an uploaded file: kind "CSV file" or "zip file". FileRefused for the file as a whole."""
     if len(data) > settings.BULK_IMPORT_MAX_BYTES:
@@ -79,6 +81,7 @@ def _too_many(count: int) -> FileRefused:
     )
 
 
+@sensitive_variables()  # the file's bytes, its rows: session strings, 2FA passwords
 def _text(data: bytes, what: str) -> str:
     try:
         return data.decode("utf-8-sig")
@@ -86,6 +89,7 @@ def _text(data: bytes, what: str) -> str:
         raise FileRefused(f"The {what} is not UTF-8 text (nor a zip file). Nothing was imported.") from None
 
 
+@sensitive_variables()  # the file's bytes, its rows: session strings, 2FA passwords
 def _table(text: str, required: tuple[str, ...], what: str) -> list[dict[str, str]]:
     reader = csv.DictReader(io.StringIO(text, newline=""))
     header = [column.strip().lower() for column in reader.fieldnames or []]
@@ -105,6 +109,7 @@ def _table(text: str, required: tuple[str, ...], what: str) -> list[dict[str, st
     return rows
 
 
+@sensitive_variables()  # the file's bytes, its rows: session strings, 2FA passwords
 def _csv_rows(data: bytes) -> list[ImportRow]:
     try:
         table = _table(_text(data, "file"), CSV_COLUMNS, "CSV file")
@@ -131,6 +136,7 @@ def _csv_rows(data: bytes) -> list[ImportRow]:
     return rows
 
 
+@sensitive_variables()  # the file's bytes, its rows: session strings, 2FA passwords
 def _zip_rows(data: bytes) -> list[ImportRow]:
     with zipfile.ZipFile(io.BytesIO(data)) as archive:
         entries = [
@@ -156,6 +162,7 @@ def _zip_rows(data: bytes) -> list[ImportRow]:
     return rows
 
 
+@sensitive_variables()  # the file's bytes, its rows: session strings, 2FA passwords
 def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     # The sizes in a zip's directory can lie: read no more than the limit allows.
     with archive.open(info) as member:
@@ -165,6 +172,7 @@ def _read(archive: zipfile.ZipFile, info: zipfile.ZipInfo) -> bytes:
     return data
 
 
+@sensitive_variables()  # the file's bytes, its rows: session strings, 2FA passwords
 def _zip_manifest(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> dict[str, dict[str, str]]:
     found = [info for info in entries if PurePosixPath(info.filename).name == ZIP_MANIFEST]
     if not found:
@@ -173,6 +181,7 @@ def _zip_manifest(archive: zipfile.ZipFile, entries: list[zipfile.ZipInfo]) -> d
     return {row["session"]: row for row in table if row.get("session")}
 
 
+@sensitive_variables()  # the file's bytes, its rows: session strings, 2FA passwords
 def _zip_row(archive: zipfile.ZipFile, info: zipfile.ZipInfo, manifest: dict[str, dict[str, str]]) -> ImportRow:
     path = PurePosixPath(info.filename)
     session, suffix = path.stem, path.suffix.lower()

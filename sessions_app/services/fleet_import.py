@@ -3,15 +3,19 @@
 Each row runs the single import's path (services.login_import.session_import: the key checked
 unclaimed, one short connection mints the dashboard's key, the object written) on a new instance.
 Everything that can be decided offline is decided before the instance exists; a row refused by
-Telegram (a wrong 2FA password, a dead key) has its new instance deleted again, so a bad row leaves
-nothing behind and never touches the others.
+Telegram (a wrong 2FA password, a dead key) or failing unexpectedly has its new instance deleted
+again (its session object left as it is), so a bad row leaves nothing behind and never stops or
+touches the others. Rows are started only within BULK_IMPORT_BUDGET_SECONDS, so the request ends
+before a proxy's timeout; the rows left are named, to upload again.
 """
 
 from __future__ import annotations
 
+import logging
 import time
 from dataclasses import dataclass
 
+from django.conf import settings
 from django.contrib.auth.models import User
 from django.core.exceptions import ValidationError
 from django.views.decorators.debug import sensitive_variables
@@ -22,7 +26,7 @@ from sessions_app.selectors.access import role_of
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused
 from sessions_app.services.fleet_files import ImportRow
-from sessions_app.services.instance_admin import NAME_MAX_LENGTH, instance_delete
+from sessions_app.services.instance_admin import NAME_MAX_LENGTH, ObjectChoice, instance_delete
 from sessions_app.services.instances import instance_create
 from sessions_app.services.keys import key_owner
 from sessions_app.services.login_import import session_import
@@ -30,6 +34,8 @@ from sessions_app.services.sessions import same_key
 from sessions_app.storage import StoreError, get_session_storage
 from sessions_app.storage.base import SESSION_NAME_HELP, is_session_name
 from sessions_app.telegram.errors import TelegramError
+
+logger = logging.getLogger(__name__)
 
 
 class Outcome:
@@ -60,9 +66,17 @@ def fleet_import(*, actor: User, rows: list[ImportRow], kind: str) -> BulkImport
     """Import every row in turn; returns one sentence per row and how long it all took."""
     started = time.monotonic()
     seen: set[str] = set()
-    results = []
+    results: list[RowResult] = []
     for row in rows:
-        result = _import_row(actor=actor, row=row, seen=seen)
+        elapsed = time.monotonic() - started
+        if results and elapsed >= settings.BULK_IMPORT_BUDGET_SECONDS:
+            result = _refused(
+                row,
+                f"not started: the import stopped after {elapsed:.0f} s so the request would not time out; "
+                "upload these rows again.",
+            )
+        else:
+            result = _import_row_guarded(actor=actor, row=row, seen=seen)
         if result.outcome != Outcome.IMPORTED:
             audit_record(
                 instance=None,
@@ -80,6 +94,15 @@ def fleet_import(*, actor: User, rows: list[ImportRow], kind: str) -> BulkImport
         detail={"rows": len(results), "imported": done.imported, "kind": kind, "seconds": round(done.seconds, 1)},
     )
     return done
+
+
+@sensitive_variables("row")
+def _import_row_guarded(*, actor: User, row: ImportRow, seen: set[str]) -> RowResult:
+    try:
+        return _import_row(actor=actor, row=row, seen=seen)
+    except Exception:  # noqa: BLE001 - a bug before the row's instance exists must not stop the file either
+        logger.exception("Bulk import: %s failed unexpectedly before its instance was made", _where(row))
+        return _refused(row, "failed unexpectedly; nothing was kept for it.")
 
 
 def _why(result: RowResult) -> str:
@@ -156,6 +179,10 @@ def _create_and_import(*, actor: User, row: ImportRow) -> RowResult:
     except (ActionRefused, TelegramError) as error:
         left = _undo(instance=instance, actor=actor, message=error.message)
         return _refused(row, f"refused, {_lower_first(error.message)}{left}")
+    except Exception:  # noqa: BLE001 - one row's bug must not stop the file half-way; logged (redacted), undone
+        logger.exception("Bulk import: %s failed unexpectedly; its instance is removed again", _where(row))
+        left = _undo(instance=instance, actor=actor, message="nothing was kept")
+        return _refused(row, f"failed unexpectedly; nothing was kept for it.{left}")
     instance.refresh_from_db()
     who = instance.telegram_name or "the account"
     saved = (
@@ -172,9 +199,16 @@ def _create_and_import(*, actor: User, row: ImportRow) -> RowResult:
 
 
 def _undo(*, instance: ConnectorInstance, actor: User, message: str) -> str:
-    """Delete the instance made for a row Telegram refused; the sentence's ending says what is left."""
+    """Delete the instance made for a row Telegram refused; the sentence's ending says what is left.
+
+    The session object is kept as it is: the import never wrote it (a connector's, holding the same
+    key, would otherwise block the delete and leave an orphan instance).
+    """
     try:
-        instance_delete(instance=instance, actor=actor, confirm=instance.session)
+        instance.refresh_from_db()
+        instance_delete(instance=instance, actor=actor, confirm=instance.session, choice=ObjectChoice.KEEP)
+    except ConnectorInstance.DoesNotExist:
+        return ""
     except ActionRefused as refusal:
         return f" The instance {instance.session} was made but could not be removed again: {refusal.message}"
     return "" if "nothing was" in message.lower() else " Nothing was made."

@@ -13,6 +13,7 @@ from django.utils import timezone
 
 from sessions_app.crypto import fingerprint
 from sessions_app.models import ConnectorInstance
+from sessions_app.models_watch import AuthorizationOrigin, WatchedAuthorization
 from sessions_app.selectors.access import role_of
 from sessions_app.services.audit import audit_record
 from sessions_app.services.errors import ActionRefused, KeyInUse, NoSession
@@ -70,6 +71,25 @@ def _keep_minted(*, instance: ConnectorInstance, minted: Minted, connector_sessi
     )
 
 
+def _remember_replaced_dashboard(*, instance: ConnectorInstance, old_hash: int | None) -> None:
+    """The replaced dashboard key's authorization stays the instance's own in the security watch.
+
+    Its logout comes after and may go unconfirmed: while Telegram still lists it, the watch must not
+    take it for a stranger's login (it drops the row once the authorization is no longer listed).
+    """
+    if not old_hash or old_hash == instance.dashboard_authorization_hash:
+        return
+    WatchedAuthorization.objects.get_or_create(
+        instance=instance,
+        authorization_hash=old_hash,
+        defaults={
+            "origin": AuthorizationOrigin.OWN,
+            "first_seen_at": timezone.now(),
+            "description": "the dashboard's key before a re-mint",
+        },
+    )
+
+
 def key_retire(*, instance: ConnectorInstance, actor: Actor, old: str, role: KeyRole = KeyRole.DASHBOARD) -> bool:
     """A replaced key is logged out, so no live authorization is left untracked; False if Telegram did not confirm."""
     if not old:
@@ -116,7 +136,7 @@ def dashboard_key_mint(*, instance: ConnectorInstance, actor: Actor, password: s
     """Mint (or mint again) the dashboard's own key from the instance's connector key."""
     if not instance.session_string:
         raise NoSession()
-    old = instance.dashboard_session
+    old, old_hash = instance.dashboard_session, instance.dashboard_authorization_hash
     try:
         minted, connector_session = _mint(
             instance=instance, actor=actor, connector_session=None, password=password, action="dashboard_key.mint"
@@ -128,6 +148,7 @@ def dashboard_key_mint(*, instance: ConnectorInstance, actor: Actor, password: s
     with transaction.atomic():
         fields = _keep_minted(instance=instance, minted=minted, connector_session=connector_session)
         instance.save(update_fields=[*fields, "updated_at"])
+        _remember_replaced_dashboard(instance=instance, old_hash=old_hash if old else None)
         audit_record(instance=instance, actor=actor, action="dashboard_key.mint", detail={"replaced": bool(old)})
     key_retire(instance=instance, actor=actor, old=old)
     return instance
@@ -159,7 +180,7 @@ def instance_adopt_key(
     which authorization it is. The caller writes the object and the status.
     """
     key_check_unclaimed(instance=instance, session_string=session_string, user=user)
-    old = instance.dashboard_session
+    old, old_hash = instance.dashboard_session, instance.dashboard_authorization_hash
     old_connector = instance.session_string if instance.session_string != session_string else ""
     minted, _ = _mint(
         instance=instance,
@@ -175,6 +196,7 @@ def instance_adopt_key(
             fields = _keep_minted(instance=instance, minted=minted, connector_session=session_string)
             fields = (*fields, *instance_remember_account(instance, minted.account))
             instance.save(update_fields=["session_string", *fields, "updated_at"])
+            _remember_replaced_dashboard(instance=instance, old_hash=old_hash if old else None)
     except IntegrityError:
         # Another instance claimed the same key a moment ago: undo the mint, keep nothing.
         key_retire(instance=instance, actor=actor, old=minted.session)

@@ -162,6 +162,9 @@ class AccountSecurity:
     recovery_email: bool  # has_recovery
     login_email: str  # login_email_pattern, "" when none
     email_pending: str  # email_unconfirmed_pattern, "" when none
+    # pending_reset_date: someone asked account.resetPassword without the password; Telegram removes
+    # the password then unless the owner declines it (account.declinePasswordReset). None: no request.
+    reset_pending: datetime.datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -179,6 +182,7 @@ def security_of(password: types.account.Password) -> AccountSecurity:
         recovery_email=bool(password.has_recovery),
         login_email=password.login_email_pattern or "",
         email_pending=password.email_unconfirmed_pattern or "",
+        reset_pending=password.pending_reset_date if password.has_password else None,
     )
 
 

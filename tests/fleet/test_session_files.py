@@ -38,8 +38,18 @@ def test_the_old_layouts_are_told_apart_by_length(string):
     assert len(formats.pyrogram_string(string, layout="old-64")) == 356
 
 
-def test_a_telethon_string_is_kept_as_it_is(string):
-    assert from_any_string(f"  {string}\n") == string
+def test_a_telethon_string_keeps_its_key_at_its_data_centres_standard_address(string):
+    converted = StringSession(from_any_string(f"  {string}\n"))
+    original = StringSession(string)
+    assert formats.parts(converted.save()) == formats.parts(string)
+    assert (converted.dc_id, converted.server_address, converted.port) == (original.dc_id, "149.154.167.51", 443)
+
+
+def test_a_telethon_string_naming_another_host_gets_the_standard_address(string):
+    crafted = StringSession(string)
+    crafted.set_dc(crafted.dc_id, "10.0.0.1", 8080)
+    converted = StringSession(from_any_string(crafted.save()))
+    assert (converted.server_address, converted.port) == ("149.154.167.51", 443)
 
 
 def test_any_string_converts_a_pyrogram_one(string):
@@ -49,12 +59,37 @@ def test_any_string_converts_a_pyrogram_one(string):
 def test_a_telethon_session_file_is_read(string):
     converted = StringSession(from_sqlite_file(formats.telethon_file(string)))
     original = StringSession(string)
-    assert (converted.dc_id, converted.server_address, converted.port) == (
-        original.dc_id,
-        original.server_address,
-        original.port,
-    )
+    assert (converted.dc_id, converted.server_address, converted.port) == (original.dc_id, "149.154.167.51", 443)
     assert formats.parts(converted.save()) == formats.parts(string)
+
+
+def test_a_session_file_never_chooses_where_the_dashboard_connects(string):
+    dc_id, key = formats.parts(string)
+    crafted = _sqlite(
+        [
+            "CREATE TABLE sessions (dc_id, server_address, port, auth_key)",
+            f"INSERT INTO sessions VALUES ({dc_id}, '10.0.0.1', 8080, x'{key.hex()}')",  # noqa: S608 - test data: an int and hex
+        ]
+    )
+    converted = StringSession(from_sqlite_file(crafted))
+    assert (converted.dc_id, converted.server_address, converted.port) == (dc_id, "149.154.167.51", 443)
+    assert converted.auth_key is not None and bytes(converted.auth_key.key) == key
+
+
+def test_an_unknown_data_centre_is_refused(string):
+    _, key = formats.parts(string)
+    crafted = _sqlite(
+        [
+            "CREATE TABLE sessions (dc_id, server_address, port, auth_key)",
+            f"INSERT INTO sessions VALUES (9, '10.0.0.1', 8080, x'{key.hex()}')",  # noqa: S608 - test data: an int and hex
+        ]
+    )
+    with pytest.raises(SessionUnreadable, match="data centre 9, which Telegram does not have"):
+        from_sqlite_file(crafted)
+    other = StringSession(string)
+    other.set_dc(9, "10.0.0.1", 8080)
+    with pytest.raises(SessionUnreadable, match="data centre 9"):
+        from_any_string(other.save())
 
 
 def test_a_pyrogram_session_file_is_read(string):
@@ -127,9 +162,16 @@ def test_a_key_of_the_wrong_length_is_refused():
         from_sqlite_file(data)
 
 
-def test_the_temp_file_is_removed(string, tmp_path, monkeypatch):
+def test_a_session_file_is_read_in_memory_never_written_to_disk(string, tmp_path, monkeypatch):
+    data = formats.telethon_file(string)
+
+    def no_files(*args, **kwargs):
+        raise AssertionError("a session file's key must never be written to disk")
+
     monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
-    from_sqlite_file(formats.telethon_file(string))
+    monkeypatch.setattr(tempfile, "mkstemp", no_files)
+    monkeypatch.setattr(tempfile, "NamedTemporaryFile", no_files)
+    assert formats.parts(from_sqlite_file(data)) == formats.parts(string)
     with pytest.raises(SessionUnreadable):
         from_sqlite_file(b"SQLite format 3\x00" + b"\x00" * 100)
     assert list(tmp_path.iterdir()) == []

@@ -132,6 +132,25 @@ def test_an_old_dashboard_key_that_outlived_its_re_mint_is_still_the_dashboards(
     assert _events(watched) == []
 
 
+def test_an_old_dashboard_key_minted_and_replaced_between_two_checks_is_the_dashboards(watched, telegram, monkeypatch):
+    """Two re-mints before the next check, the first new key's logout unconfirmed: the check never saw it as own."""
+    monkeypatch.setattr("sessions_app.services.keys.key_retire", lambda **kwargs: False)  # Telegram did not confirm
+    dashboard_key_mint(instance=watched, actor=None)
+    watched.refresh_from_db()
+    between = watched.dashboard_authorization_hash
+    dashboard_key_mint(instance=watched, actor=None)
+    watched.refresh_from_db()
+    assert watched.dashboard_authorization_hash != between
+    assert between in {a.hash for a in telegram.authorizations(_user_id(telegram))}  # still alive
+    health_check(instance=watched)
+    assert _alerts(watched, "new_authorization") == []
+    assert WatchedAuthorization.objects.get(instance=watched, authorization_hash=between).origin == "own"
+    telegram.terminate(between)
+    health_check(instance=watched)  # no longer listed: forgotten
+    assert not WatchedAuthorization.objects.filter(instance=watched, authorization_hash=between).exists()
+    assert _events(watched) == []
+
+
 def _user_id(telegram) -> int:
     from sessions_app.telegram.fake.accounts import account_by_phone
 
@@ -178,8 +197,8 @@ def test_an_ended_authorization_is_forgotten(watched, telegram):
 
 
 @pytest.fixture
-def watched_2fa(telegram, instance, owner):
-    """An instance of the demo account with two-step verification, minted with its password, checked once."""
+def saved_2fa(telegram, instance, owner):
+    """An instance of the demo account with two-step verification, minted with its password, never checked."""
     owner.email = "olivia@example.com"
     owner.save(update_fields=["email"])
     instance.session_string = bea_session()
@@ -189,6 +208,13 @@ def watched_2fa(telegram, instance, owner):
     dashboard_key_mint(instance=instance, actor=None, password=BEA_PASSWORD)
     session_save(instance=instance, actor=None)
     instance.refresh_from_db()
+    return instance
+
+
+@pytest.fixture
+def watched_2fa(saved_2fa):
+    """saved_2fa, checked once."""
+    instance = saved_2fa
     assert health_check(instance=instance).result == Health.HEALTHY
     assert AccountWatch.objects.get(instance=instance).two_step is True
     return instance
@@ -205,15 +231,76 @@ def test_two_step_switched_off_is_alerted_once(watched_2fa, telegram):
     assert _state(watched_2fa) == Health.HEALTHY
 
 
-def test_two_step_switched_on_again_and_off_again_is_a_second_alert(watched_2fa, telegram):
+def test_two_step_switched_on_again_and_off_again_is_an_alert_each_time(watched_2fa, telegram):
     telegram.two_step_off(BEA)
     health_check(instance=watched_2fa)
     telegram.two_step_on(BEA, "a new password")
-    health_check(instance=watched_2fa)  # switching it on is no news
-    assert len(_alerts(watched_2fa, "two_step_disabled")) == 1
+    health_check(instance=watched_2fa)  # switched on from a session: whose recovery email?
+    assert len(_alerts(watched_2fa, "two_step_disabled")) == 2
     telegram.two_step_off(BEA)
     health_check(instance=watched_2fa)
+    assert len(_alerts(watched_2fa, "two_step_disabled")) == 3
+
+
+def test_two_step_switched_on_on_an_account_without_it_is_alerted_once(watched, telegram):
+    """The usual takeover of an account without 2FA: a session's holder sets a password and their own email."""
+    telegram.two_step_on(ADA, "the intruder's password")
+    telegram.recovery_email_set(ADA, "intruder@example.net")
+    assert health_check(instance=watched).result == Health.HEALTHY
+    [alert] = _alerts(watched, "two_step_disabled")
+    assert (
+        "On Production bot, two-step verification was switched on from a session: "
+        "check the recovery email is the team's." in alert.payload["text"]
+    )
+    assert alert.payload["two_step"]["two_step"] is True and alert.payload["two_step"]["previous"]["two_step"] is False
+    health_check(instance=watched)
+    assert len(_alerts(watched, "two_step_disabled")) == 1
+    assert _state(watched) == Health.HEALTHY
+
+
+def test_a_password_reset_request_is_alerted_once_naming_the_date(watched_2fa, telegram):
+    """Someone without the password asked account.resetPassword: it is gone in 7 days unless declined."""
+    due = telegram.two_step_reset_requested(BEA)
+    assert due - timezone.now() > timedelta(days=6)
+    health_check(instance=watched_2fa)
+    [alert] = _alerts(watched_2fa, "two_step_disabled")
+    text = alert.payload["text"]
+    assert "a reset of its two-step verification password was requested" in text
+    assert f"removes the password on {due:%Y-%m-%d %H:%M} UTC unless the owner declines the reset" in text
+    assert "Settings > Privacy and Security > Two-Step Verification" in text
+    assert alert.payload["two_step"]["reset_pending"] == due.isoformat()
+    assert alert.payload["two_step"]["previous"]["reset_pending"] is None
+    health_check(instance=watched_2fa)
+    assert len(_alerts(watched_2fa, "two_step_disabled")) == 1
+    assert AccountWatch.objects.get(instance=watched_2fa).reset_pending == due
+
+
+def test_a_declined_reset_is_no_news_and_a_new_request_is_a_new_alert(watched_2fa, telegram):
+    telegram.two_step_reset_requested(BEA)
+    health_check(instance=watched_2fa)
+    telegram.two_step_on(BEA, BEA_PASSWORD)  # the same password set again: the request is gone
+    health_check(instance=watched_2fa)
+    assert AccountWatch.objects.get(instance=watched_2fa).reset_pending is None
+    assert len(_alerts(watched_2fa, "two_step_disabled")) == 1
+    telegram.two_step_reset_requested(BEA, days=3)
+    health_check(instance=watched_2fa)
     assert len(_alerts(watched_2fa, "two_step_disabled")) == 2
+
+
+def test_two_step_switched_on_before_the_first_check_is_the_baseline(saved, telegram):
+    telegram.two_step_on(ADA, "set before the watch began")
+    health_check(instance=saved)
+    health_check(instance=saved)
+    assert _events(saved) == []
+    assert AccountWatch.objects.get(instance=saved).two_step is True
+
+
+def test_a_reset_requested_before_the_first_check_is_the_baseline(saved_2fa, telegram):
+    due = telegram.two_step_reset_requested(BEA)
+    health_check(instance=saved_2fa)
+    health_check(instance=saved_2fa)
+    assert _events(saved_2fa) == []
+    assert AccountWatch.objects.get(instance=saved_2fa).reset_pending == due
 
 
 def test_a_changed_recovery_email_is_alerted_once(watched_2fa, telegram):

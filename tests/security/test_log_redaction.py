@@ -112,3 +112,89 @@ def test_a_500_logged_by_django_carries_no_secret(settings, owner, configured_ou
     output = configured_output.getvalue()
     assert "Internal Server Error: /crash/" in output and "ValueError: bad session" in output
     assert SESSION_STRING not in output and SESSION_STRING[:40] not in output
+
+
+# -- error reports: secrets inside containers, bytes and models ------------------------------------
+
+
+def _generated_strings() -> tuple[str, str]:
+    """A Telethon StringSession and a Pyrogram session string with a random key, made here."""
+    import base64
+    import os
+    import struct
+
+    from telethon.crypto import AuthKey
+    from telethon.sessions import StringSession
+
+    key = os.urandom(256)
+    telethon = StringSession()
+    telethon.set_dc(2, "149.154.167.51", 443)
+    telethon.auth_key = AuthKey(key)
+    pyrogram = base64.urlsafe_b64encode(struct.pack(">BI?256sQ?", 2, 1, False, key, 7100021001, False))
+    return telethon.save(), pyrogram.decode().rstrip("=")
+
+
+def _report_of(function, *args) -> str:
+    from django.views.debug import ExceptionReporter
+
+    try:
+        function(*args)
+    except RuntimeError:
+        # The HTML report (debug page, admin email with include_html) is the one with every frame's locals.
+        return ExceptionReporter(None, *sys.exc_info()).get_traceback_html()
+    raise AssertionError("the function should fail")
+
+
+def _holding_secrets_in_containers(telethon: str, pyrogram: str, password: str) -> None:
+    # The report also shows these source lines: the secrets come in as arguments, never as literals here.
+    from sessions_app.api.schemas import ImportIn
+
+    form = {"session_string": telethon, "password": password}
+    rows = [("prod-bot", "Prod", pyrogram, password)]
+    upload = f"session,name,session_string,password\nprod-bot,Prod,{telethon},{password}\n".encode()
+    body = ImportIn(session_string=telethon, password=password)
+    named_only = {"password": password, "note": "shown"}
+    harmless = {"rows": 3, "kind": "CSV file"}
+    raise RuntimeError(f"{len(form)} {len(rows)} {len(upload)} {body is None} {len(named_only)} {harmless}")
+
+
+def test_a_crash_report_hides_secrets_inside_dicts_lists_bytes_and_models(settings):
+    settings.DEBUG = False
+    telethon, pyrogram = _generated_strings()
+    two_step = "".join(reversed("2retnuh"))  # the 2FA password, never written out in any reported source line
+    report = _report_of(_holding_secrets_in_containers, telethon, pyrogram, two_step)
+    assert "_holding_secrets_in_containers" in report and "CSV file" in report and "harmless" in report
+    for secret in (telethon, pyrogram, two_step):
+        assert secret not in report and secret[:40] not in report
+
+
+def test_a_pyrogram_session_string_is_redacted_from_a_log_line():
+    _, pyrogram = _generated_strings()
+    record = logging.LogRecord("t", logging.INFO, __file__, 1, "pasted %s end", (pyrogram,), None)
+    output = formatted(record)
+    assert pyrogram not in output and pyrogram[:40] not in output and output.endswith(" end\n")
+
+
+def test_the_api_import_schema_never_shows_its_secrets_in_its_repr():
+    from sessions_app.api.schemas import ImportIn, VerifyIn
+
+    telethon, _ = _generated_strings()
+    shown = repr(ImportIn(session_string=telethon, password="hunter2")) + repr(VerifyIn(password="hunter2"))
+    assert telethon not in shown and "hunter2" not in shown
+
+
+def test_a_local_named_like_an_authorization_key_is_hidden(rf):
+    from sessions_app.logging import SecretsExceptionReporterFilter
+
+    def holding(auth_key: bytes, packed: bytes, payload: object) -> None:
+        raise RuntimeError("x")
+
+    try:
+        holding(b"\x01" * 256, b"\x02" * 271, object())
+    except RuntimeError:
+        traceback = sys.exc_info()[2]
+    while traceback.tb_next is not None:
+        traceback = traceback.tb_next
+    variables = dict(SecretsExceptionReporterFilter().get_traceback_frame_variables(rf.get("/"), traceback.tb_frame))
+    stars = SecretsExceptionReporterFilter.cleansed_substitute
+    assert variables["auth_key"] == variables["packed"] == variables["payload"] == stars

@@ -50,6 +50,21 @@ def test_two_step_off_removes_the_password(demo_mode):
     assert account_row(demo_mode, BEA.lstrip("+"))["verifier"] is None
 
 
+def test_two_step_reset_requests_a_reset_in_seven_days(demo_mode):
+    before = demo_mode.clock()
+    printed = demo_telegram("two-step-reset", BEA.lstrip("+"))
+    due = account_row(demo_mode, BEA.lstrip("+"))["password_reset_at"]
+    assert before + 7 * 86400 <= due <= demo_mode.clock() + 7 * 86400
+    assert "pending_reset_date" in printed and printed.count("\n") == 1
+    demo_telegram("two-step-off", BEA.lstrip("+"))
+    assert account_row(demo_mode, BEA.lstrip("+"))["password_reset_at"] is None
+
+
+def test_two_step_reset_of_an_account_without_a_password_is_refused(demo_mode):
+    with pytest.raises(CommandError, match="no two-step verification password"):
+        demo_telegram("two-step-reset", PHONE)
+
+
 @pytest.mark.parametrize(("flags", "answer"), [((), "USER_DEACTIVATED_BAN"), (("--deleted",), "USER_DEACTIVATED")])
 def test_ban_and_unban(demo_mode, flags, answer):
     assert f"answers {answer}." in demo_telegram("ban", PHONE, *flags)

@@ -7,6 +7,8 @@
 - ``foreign-login PHONE [--device D --app A --api-id N --ip IP --country CC]``: someone the team does
   not know logs in to the account.
 - ``two-step-off PHONE``: the owner switches two-step verification off.
+- ``two-step-reset PHONE [--days N]``: someone without the password asks Telegram to reset it
+  (account.resetPassword); it is removed in N days (default 7) unless the owner declines.
 - ``ban PHONE [--deleted]`` / ``unban PHONE``: Telegram bans (or deletes) the account, and lifts it.
 - ``freeze PHONE [--appeal-url URL]`` / ``unfreeze PHONE``: Telegram freezes the account, and unfreezes it.
 - ``move-connector SESSION --ip IP --country CC``: the connector's machine of that instance moves.
@@ -58,6 +60,9 @@ class Command(BaseCommand):
             ("unfreeze", "Telegram unfreezes the account"),
         ):
             actions.add_parser(name, help=what).add_argument("phone")
+        reset = actions.add_parser("two-step-reset", help="someone without the password asks to reset it")
+        reset.add_argument("phone")
+        reset.add_argument("--days", type=float, default=7.0, help="until the password is removed (default 7)")
         ban = actions.add_parser("ban", help="Telegram bans the account (USER_DEACTIVATED_BAN)")
         ban.add_argument("phone")
         ban.add_argument("--deleted", action="store_true", help="deleted instead (USER_DEACTIVATED)")
@@ -111,6 +116,8 @@ class Command(BaseCommand):
         if action == "two-step-off":
             demo.demo_two_step_off(phone)
             return f"Two-step verification of {phone} is off: account.getPassword says has_password false."
+        if action == "two-step-reset":
+            return self.two_step_reset(phone, days=options["days"])
         if action == "ban":
             demo.demo_ban(phone, deleted=options["deleted"])
             answer = "USER_DEACTIVATED" if options["deleted"] else "USER_DEACTIVATED_BAN"
@@ -131,6 +138,19 @@ class Command(BaseCommand):
                 options["session"], after_requests=options["requests"], down_seconds=options["down_seconds"]
             )
         return self.move_connector(options["session"], ip=options["ip"], country=options["country"])
+
+    def two_step_reset(self, phone: str, *, days: float) -> str:
+        if not days > 0:
+            raise CommandError(f"--days must be a positive number of days, got {days:g}.")
+        world = _world("Requesting a password reset")
+        try:
+            due = world.two_step_reset_requested(phone.lstrip("+"), days=days)
+        except ValueError as exc:
+            raise CommandError(f"The demo Telegram refused: {exc}") from None
+        return (
+            f"A reset of the two-step verification password of {phone} was requested: account.getPassword "
+            f"says pending_reset_date {due:%Y-%m-%d %H:%M} UTC, when the password is removed unless declined."
+        )
 
     def age_keys(self, phone: str, *, hours: float) -> str:
         from sessions_app.telegram.fake.accounts import account_by_phone

@@ -6,8 +6,11 @@ own), and queues each finding once, as a notice (alerts.NOTICE_EVENTS):
 - ``new_authorization``: an authorization that is none of this instance's two keys, no other
   instance's key and not already seen. What is listed at the first look, and at the first look
   after the connector's key changed (a login, an import), is the baseline: recorded, not alerted.
-- ``two_step_disabled``: two-step verification switched off, or its recovery or login email
-  changed, since the last look (account.getPassword, read with the dashboard's key).
+- ``two_step_disabled``: two-step verification switched off, switched on (by whoever holds a
+  session: with their own recovery email, the usual takeover of an account without it), its
+  recovery or login email changed, or a reset of its password requested (account.resetPassword:
+  Telegram removes the password at ``pending_reset_date`` unless the owner declines), since the
+  last look (account.getPassword, read with the dashboard's key).
 - ``connector_moved``: the connector's authorization shows another country than last time.
 
 The account banned or frozen is a health result, not a notice: the check's verdict has it.
@@ -27,7 +30,8 @@ from sessions_app.services.health.alerts import alert_notice_queue
 from sessions_app.services.health.probe import connector_fingerprint
 from sessions_app.telegram.account import AccountSecurity, AccountView, Authorization
 
-_SECURITY_FIELDS = ("two_step", "recovery_email", "login_email", "email_pending")
+_SECURITY_FIELDS = ("two_step", "recovery_email", "login_email", "email_pending", "reset_pending")
+_DECLINE_WHERE = "Settings > Privacy and Security > Two-Step Verification"
 
 
 def _ago(created: datetime | None, at: datetime) -> str:
@@ -152,13 +156,25 @@ def _security_change(watch: AccountWatch, security: AccountSecurity) -> str:
         return ""  # the first look: what is there is the baseline
     if watch.two_step and not security.two_step:
         return "two-step verification was switched off: a login code alone now opens the account"
+    if security.two_step and not watch.two_step:
+        return "two-step verification was switched on from a session: check the recovery email is the team's"
     changes = []
     if security.two_step and watch.two_step:
         if security.recovery_email != watch.recovery_email or security.email_pending != watch.email_pending:
             changes.append("its recovery email changed")
+        if security.reset_pending is not None and security.reset_pending != watch.reset_pending:
+            changes.append(
+                "a reset of its two-step verification password was requested: Telegram removes the password on "
+                f"{security.reset_pending:%Y-%m-%d %H:%M} UTC unless the owner declines the reset in the official "
+                f"app ({_DECLINE_WHERE})"
+            )
     if security.login_email != watch.login_email:
         changes.append("its login email changed")
     return " and ".join(changes)
+
+
+def _jsonable(value: Any) -> Any:
+    return value.isoformat() if isinstance(value, datetime) else value
 
 
 def _two_step(*, instance: ConnectorInstance, watch: AccountWatch, security: AccountSecurity, at: datetime) -> bool:
@@ -167,7 +183,7 @@ def _two_step(*, instance: ConnectorInstance, watch: AccountWatch, security: Acc
     if all(getattr(watch, name) == value for name, value in state.items()):
         return False
     change = _security_change(watch, security)
-    was = {name: getattr(watch, name) for name in _SECURITY_FIELDS}
+    was = {name: _jsonable(getattr(watch, name)) for name in _SECURITY_FIELDS}
     for name, value in state.items():
         setattr(watch, name, value)
     watch.security_seen_at = at
@@ -176,7 +192,7 @@ def _two_step(*, instance: ConnectorInstance, watch: AccountWatch, security: Acc
             instance=instance,
             event="two_step_disabled",
             text=f"On {instance.name}, {change}.",
-            details={"two_step": {**state, "previous": was}},
+            details={"two_step": {**{name: _jsonable(value) for name, value in state.items()}, "previous": was}},
             at=at,
         )
     return True

@@ -2,6 +2,10 @@
 
 The proof is the same SRP exchange as auth.checkPassword: account.getPassword hands out a challenge
 (``srp_id``), and one proof answers it once.
+
+A reset requested without the password (account.resetPassword, the knob
+``two_step_reset_requested``) shows in account.getPassword as ``pending_reset_date``; when that
+date has come and nobody declined it, the password is gone (carried out at the next getPassword).
 """
 
 from __future__ import annotations
@@ -9,7 +13,7 @@ from __future__ import annotations
 from telethon.tl import functions, types
 
 from sessions_app.telegram.fake import srp
-from sessions_app.telegram.fake.rpc import Call, Rpc, handles
+from sessions_app.telegram.fake.rpc import Call, Handler, Rpc, dt, handles
 
 
 def verify_proof(call: Call, user_id: int, proof: types.TypeInputCheckPasswordSRP) -> None:
@@ -43,3 +47,32 @@ def get_password_settings(
     user_id = call.require_user()
     verify_proof(call, user_id, request.password)
     return types.account.PasswordSettings()
+
+
+def reset_request(call: Call, user_id: int) -> float | None:
+    """When a pending password reset of ``user_id`` removes the password; one that came due is carried out."""
+    row = call.db.execute("SELECT password_reset_at FROM accounts WHERE user_id = ?", (user_id,)).fetchone()
+    if row is None or row["password_reset_at"] is None:
+        return None
+    if call.now < row["password_reset_at"]:
+        return float(row["password_reset_at"])
+    call.db.execute(
+        "UPDATE accounts SET salt1 = NULL, salt2 = NULL, verifier = NULL, hint = '', recovery_email = NULL,"
+        " email_unconfirmed = NULL, password_reset_at = NULL WHERE user_id = ?",
+        (user_id,),
+    )
+    return None
+
+
+def with_reset_request(get_password: Handler) -> Handler:
+    """account.getPassword (fake/login.py) that also reports a pending reset as ``pending_reset_date``."""
+
+    def handler(call: Call, request: functions.account.GetPasswordRequest) -> types.account.Password | bool:
+        user_id = call.key["pending_user_id"] or call.key["user_id"]
+        due = reset_request(call, int(user_id)) if user_id is not None else None
+        result = get_password(call, request)
+        if due is not None and isinstance(result, types.account.Password) and result.has_password:
+            result.pending_reset_date = dt(due)
+        return result
+
+    return handler

@@ -1,8 +1,9 @@
 """Knobs for what happens to an account behind the dashboard's back (issue 18, "Security watch").
 
 Someone else logs in, the owner switches two-step verification off or changes its email,
-Telegram bans, deletes or freezes the account, the connector's machine moves to another country.
-:class:`SecurityKnobs` is a base of :class:`Knobs`; it only needs ``store`` and ``clock``.
+someone without the password asks to reset it, Telegram bans, deletes or freezes the account, the
+connector's machine moves to another country. :class:`SecurityKnobs` is a base of :class:`Knobs`;
+it only needs ``store`` and ``clock``.
 """
 
 from __future__ import annotations
@@ -12,11 +13,18 @@ import os
 from collections.abc import Callable
 
 from telethon.crypto import AuthKey
+from telethon.tl import functions
 
-from sessions_app.telegram.fake import keys, security
+from sessions_app.telegram.fake import keys, login, password, security
 from sessions_app.telegram.fake.accounts import DemoAccount, account_by_phone
+from sessions_app.telegram.fake.keys import DAY
+from sessions_app.telegram.fake.rpc import handles
 from sessions_app.telegram.fake.seed import verifier_for
 from sessions_app.telegram.fake.store import Store
+
+# account.getPassword lives in fake/login.py (which imports fake/password.py, so it cannot be wrapped
+# there); here, imported after login, it also reports the reset request the knob below makes.
+handles(functions.account.GetPasswordRequest)(password.with_reset_request(login.get_password))
 
 
 def _account(phone: str) -> DemoAccount:
@@ -103,7 +111,7 @@ class SecurityKnobs:
         with self.store.tx() as db:
             db.execute(
                 "UPDATE accounts SET salt1 = NULL, salt2 = NULL, verifier = NULL, hint = '', recovery_email = NULL,"
-                " email_unconfirmed = NULL WHERE user_id = ?",
+                " email_unconfirmed = NULL, password_reset_at = NULL WHERE user_id = ?",
                 (account.user_id,),
             )
 
@@ -113,9 +121,27 @@ class SecurityKnobs:
         verifier = verifier_for(password)
         with self.store.tx() as db:
             db.execute(
-                "UPDATE accounts SET salt1 = ?, salt2 = ?, verifier = ?, hint = ? WHERE user_id = ?",
+                "UPDATE accounts SET salt1 = ?, salt2 = ?, verifier = ?, hint = ?, password_reset_at = NULL"
+                " WHERE user_id = ?",
                 (verifier.salt1, verifier.salt2, verifier.v, hint, account.user_id),
             )
+
+    def two_step_reset_requested(self, phone: str, *, days: float = 7) -> datetime.datetime:
+        """Someone without the password asks Telegram to reset it (account.resetPassword).
+
+        account.getPassword then reports ``pending_reset_date`` (returned): the password is removed
+        then unless the owner declines the reset. Only for an account with a password.
+        """
+        account = _account(phone)
+        due = self.clock() + days * DAY
+        with self.store.tx() as db:
+            found = db.execute(
+                "UPDATE accounts SET password_reset_at = ? WHERE user_id = ? AND verifier IS NOT NULL",
+                (due, account.user_id),
+            ).rowcount
+        if not found:
+            raise ValueError(f"{phone} has no two-step verification password to reset")
+        return datetime.datetime.fromtimestamp(int(due), tz=datetime.UTC)
 
     def recovery_email_set(self, phone: str, email: str | None) -> None:
         """The owner sets (``None``: removes) the recovery email of two-step verification.

@@ -12,7 +12,7 @@ import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-SCHEMA_VERSION = 5  # bump when SCHEMA changes: an older demo state file is rebuilt from scratch
+SCHEMA_VERSION = 6  # bump when SCHEMA changes: an older demo state file is rebuilt from scratch
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS accounts (
@@ -22,7 +22,8 @@ CREATE TABLE IF NOT EXISTS accounts (
     takeout_approved INTEGER NOT NULL DEFAULT 0, takeout_requested REAL,
     login_email TEXT,
     recovery_email TEXT, email_unconfirmed TEXT, hint TEXT,
-    deactivated TEXT, frozen_since REAL, frozen_until REAL, frozen_appeal TEXT
+    deactivated TEXT, frozen_since REAL, frozen_until REAL, frozen_appeal TEXT,
+    password_reset_at REAL
 );
 CREATE TABLE IF NOT EXISTS auth_keys (
     key_id INTEGER PRIMARY KEY, key_digest BLOB NOT NULL, dc INTEGER NOT NULL, created REAL NOT NULL,

@@ -1,10 +1,12 @@
 """The contract: what happens to an account behind the dashboard's back (the security watch).
 
 Someone else logs in; the owner switches two-step verification off or sets its recovery email;
-Telegram bans, deletes or freezes the account; the connector's machine moves to another country.
+someone without the password asks to reset it; Telegram bans, deletes or freezes the account; the
+connector's machine moves to another country.
 
 Knobs: ``foreign_login(phone, *, device_model, platform, app_name, app_version, api_id, ip,
 country) -> hash``, ``two_step_off(phone)``, ``two_step_on(phone, password)``,
+``two_step_reset_requested(phone, *, days=7) -> datetime``,
 ``recovery_email_set(phone, email | None)``, ``ban(phone, *, deleted=False)``, ``unban(phone)``,
 ``freeze(phone, *, appeal_url, until)``, ``unfreeze(phone)``,
 ``move_key(phone, authorization_hash, *, ip, country)``.
@@ -135,6 +137,28 @@ class SecurityContract:
         assert "bea@example.com" not in str(password.to_dict())  # the address itself is never shown
         telegram.world.recovery_email_set(BEA, None)
         assert not (await password_of(client)).has_recovery
+        await client.disconnect()
+
+    async def test_a_reset_request_shows_as_pending_reset_date_until_declined_or_carried_out(
+        self, telegram: Harness
+    ) -> None:
+        """account.resetPassword without the password: Telegram removes it in 7 days unless the owner declines
+        (account.declinePasswordReset); meanwhile account.getPassword reports ``pending_reset_date``."""
+        client = await signed_in(telegram, BEA)
+        assert (await password_of(client)).pending_reset_date is None
+        due = telegram.world.two_step_reset_requested(BEA)
+        assert due.timestamp() == pytest.approx(telegram.clock() + 7 * DAY, abs=1)
+        password = await password_of(client)
+        assert password.has_password and password.pending_reset_date == due
+        view = await fetch_account_view(client)
+        assert view.security is not None and view.security.reset_pending == due
+        telegram.world.two_step_on(BEA, BEA_PASSWORD)  # a password set (or the reset declined): no request left
+        assert (await password_of(client)).pending_reset_date is None
+        telegram.world.two_step_reset_requested(BEA, days=1)
+        telegram.clock.advance(DAY)
+        assert not (await password_of(client)).has_password  # nobody declined: the password is gone
+        with pytest.raises(ValueError):
+            telegram.world.two_step_reset_requested(BEA)  # nothing to reset now
         await client.disconnect()
 
     async def test_a_banned_account_refuses_every_request_of_every_key_until_unbanned(self, telegram: Harness) -> None:
