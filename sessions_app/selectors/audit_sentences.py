@@ -11,6 +11,7 @@ from collections.abc import Mapping
 
 from sessions_app.models import AuditEvent, InstanceStatus
 from sessions_app.models_health import Health
+from sessions_app.services.health.events import event_words
 
 # {where} is the instance's SESSION; each phrase follows the actor's name.
 _PHRASES: dict[str, str] = {
@@ -53,7 +54,7 @@ _PHRASES: dict[str, str] = {
     "health.check": "checked the health of {where}",
     "health.queue": "queued a health check of {where}",
     "health.change": "saw the health of {where} change from “{from}” to “{to}”",
-    "health.alert": "raised a health alert on {where}",
+    "health.alert": "raised an alert on {where}: {event}",
     "alert.delivery": "sent an alert about {where}",
     "encryption.rotate": "rotated the encryption key of {where}",
     "member.add": "made {member} {role} of {where}",
@@ -189,6 +190,8 @@ def audit_sentence(event: AuditEvent) -> str:
     values["object_note"] = f" (object {detail['object']})" if detail.get("object") else ""
     if detail.get("view"):
         values["view"] = str(detail["view"]).replace("_", " ")
+    if event.action == "health.alert":
+        values["event"] = event_words(str(detail.get("event", "")))
     phrase = _PHRASES.get(event.action)
     if phrase is None:
         readable = event.action.replace(".", " ").replace("_", " ")

@@ -158,3 +158,10 @@ def test_the_terminate_confirmation_names_the_device_not_its_id(telegram, clock,
     page = owner_client.get(url).content.decode()
     assert str(abs(device.hash)) not in visible_text(page)
     assert "The session you picked in the list of active sessions will be logged out" in page
+
+
+def test_an_alert_in_the_trail_says_which_event_in_words(instance):
+    event = audit_record(
+        instance=instance, actor=None, action="health.alert", detail={"event": "new_authorization", "deliveries": 0}
+    )
+    assert audit_sentence(event) == "the system raised an alert on prod-bot: new login on the account"
