@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 import base64
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
@@ -158,8 +159,14 @@ def _demo_world(what: str) -> DemoTelegram:
     return DemoTelegram.from_settings()
 
 
-def _refused(exc: Exception) -> TelegramError:
-    return TelegramError(f"The demo Telegram refused: {exc}")
+@contextmanager
+def _knob(what: str) -> Iterator[DemoTelegram]:
+    """The demo world for one knob; what it refuses (an unknown number, say) as a TelegramError."""
+    world = _demo_world(what)
+    try:
+        yield world
+    except (ValueError, LookupError) as exc:
+        raise TelegramError(f"The demo Telegram refused: {exc}") from None
 
 
 def demo_foreign_login(
@@ -174,8 +181,7 @@ def demo_foreign_login(
     country: str = "NL",
 ) -> int:
     """Someone the team does not know logs in to the demo account; the new authorization's hash."""
-    world = _demo_world("A stranger's login")
-    try:
+    with _knob("A stranger's login") as world:
         return world.foreign_login(
             phone.lstrip("+"),
             device_model=device_model,
@@ -186,46 +192,34 @@ def demo_foreign_login(
             ip=ip,
             country=country,
         )
-    except ValueError as exc:
-        raise _refused(exc) from None
 
 
 def demo_two_step_off(phone: str) -> None:
     """The owner switches two-step verification off on the demo account's phone."""
-    try:
-        _demo_world("The owner's phone").two_step_off(phone.lstrip("+"))
-    except ValueError as exc:
-        raise _refused(exc) from None
+    with _knob("The owner's phone") as world:
+        world.two_step_off(phone.lstrip("+"))
 
 
 def demo_ban(phone: str, *, deleted: bool = False) -> None:
     """Telegram bans (or deletes) the demo account: every key of it answers USER_DEACTIVATED_BAN (USER_DEACTIVATED)."""
-    try:
-        _demo_world("Banning an account").ban(phone.lstrip("+"), deleted=deleted)
-    except ValueError as exc:
-        raise _refused(exc) from None
+    with _knob("Banning an account") as world:
+        world.ban(phone.lstrip("+"), deleted=deleted)
 
 
 def demo_unban(phone: str) -> None:
-    try:
-        _demo_world("Banning an account").unban(phone.lstrip("+"))
-    except ValueError as exc:
-        raise _refused(exc) from None
+    with _knob("Banning an account") as world:
+        world.unban(phone.lstrip("+"))
 
 
 def demo_freeze(phone: str, *, appeal_url: str = "https://t.me/spambot") -> None:
     """Telegram freezes the demo account: acting methods answer FROZEN_METHOD_INVALID."""
-    try:
-        _demo_world("Freezing an account").freeze(phone.lstrip("+"), appeal_url=appeal_url)
-    except ValueError as exc:
-        raise _refused(exc) from None
+    with _knob("Freezing an account") as world:
+        world.freeze(phone.lstrip("+"), appeal_url=appeal_url)
 
 
 def demo_unfreeze(phone: str) -> None:
-    try:
-        _demo_world("Freezing an account").unfreeze(phone.lstrip("+"))
-    except ValueError as exc:
-        raise _refused(exc) from None
+    with _knob("Freezing an account") as world:
+        world.unfreeze(phone.lstrip("+"))
 
 
 def demo_phone_of(*, user_id: int | None = None, authorization_hash: int | None = None) -> str:
@@ -242,7 +236,5 @@ def demo_phone_of(*, user_id: int | None = None, authorization_hash: int | None 
 
 def demo_move_key(phone: str, authorization_hash: int, *, ip: str, country: str) -> None:
     """The machine holding that authorization of the demo account moved to ``ip`` in ``country``."""
-    try:
-        _demo_world("Moving a machine").move_key(phone.lstrip("+"), authorization_hash, ip=ip, country=country)
-    except (ValueError, LookupError) as exc:
-        raise _refused(exc) from None
+    with _knob("Moving a machine") as world:
+        world.move_key(phone.lstrip("+"), authorization_hash, ip=ip, country=country)
