@@ -22,8 +22,10 @@ from django.views.debug import SafeExceptionReporterFilter
 # an otpauth:// URL carries a TOTP secret; a Pyrogram / Kurigram session string is url-safe base64 of
 # 271+ bytes (340+ characters, any first character).
 _SECRET_PATTERNS = [
+    # First a whole run of key-like text (a Pyrogram or Telethon string), from its first character: a
+    # pattern that could start inside it (after a "-") would leave its head in the log.
+    re.compile(r"(?<![A-Za-z0-9_=-])[A-Za-z0-9_-]{340,}={0,2}"),
     re.compile(r"\b1[A-Za-z0-9_=-]{200,}"),
-    re.compile(r"\b[A-Za-z0-9_-]{340,}={0,2}"),
     re.compile(r"gAAAAA[A-Za-z0-9_=-]{20,}"),
     re.compile(r"(phone_code_hash['\"]?\s*[:=]\s*['\"]?)[A-Za-z0-9_-]+", re.I),
     re.compile(r"otpauth://[^\s'\"<>]+", re.I),

@@ -10,7 +10,7 @@ import pytest
 from django.test import Client
 from django.urls import path
 
-from sessions_app.logging import REDACTED, RedactSecretsFilter
+from sessions_app.logging import REDACTED, RedactSecretsFilter, redact
 
 SESSION_STRING = "1" + "BQAbCdEf_-" * 30  # the shape of a Telethon StringSession
 FERNET_TOKEN = "gAAAAABk" + "x1y2z3" * 12
@@ -198,3 +198,10 @@ def test_a_local_named_like_an_authorization_key_is_hidden(rf):
     variables = dict(SecretsExceptionReporterFilter().get_traceback_frame_variables(rf.get("/"), traceback.tb_frame))
     stars = SecretsExceptionReporterFilter.cleansed_substitute
     assert variables["auth_key"] == variables["packed"] == variables["payload"] == stars
+
+
+def test_a_key_string_with_a_dash_one_inside_is_redacted_from_its_first_character():
+    # "-1" inside a url-safe base64 string once let the Telethon pattern start there and leave the head.
+    head = "AgAAAAEAwkrVFvjdgrg-1"
+    line = f"INFO pasted {head}{'Kv9s7lrr729qzjtU2PVI' * 18} end"
+    assert redact(line) == "INFO pasted [redacted] end"
