@@ -228,11 +228,12 @@ def machine() -> str:
     return f"{os.cpu_count()} CPUs, load average {load} (1/5/15 min), Python {sys.version.split()[0]}"
 
 
-def fresh_database(database_url: str) -> str:
+def fresh_database(database_url: str, *, keep: bool = False) -> str:
     """A new, empty database on the PostgreSQL server of `database_url`, dropped at exit; other URLs as given.
 
     Every run (and every subprocess of a run) starts from an empty schema, so the same server URL
-    can be given again and again.
+    can be given again and again. With `keep` the database stays (its name goes to stderr), to look
+    into it after the run.
     """
     if not database_url.startswith(("postgres://", "postgresql://")):
         return database_url
@@ -253,7 +254,10 @@ def fresh_database(database_url: str) -> str:
         with psycopg.connect(database_url, autocommit=True) as admin:
             admin.execute(sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name)))
 
-    atexit.register(drop)
+    if keep:
+        log(f"database kept: {name}")
+    else:
+        atexit.register(drop)
     return urlunsplit(parts._replace(path=f"/{name}"))
 
 
@@ -263,4 +267,6 @@ def common_arguments(parser: argparse.ArgumentParser) -> None:
         default="",
         help="run against this database instead of a temporary SQLite file (e.g. a throwaway PostgreSQL database)",
     )
-    parser.add_argument("--keep", action="store_true", help="keep the temporary directory (printed on stderr)")
+    parser.add_argument(
+        "--keep", action="store_true", help="keep the temporary directory and a PostgreSQL database (printed on stderr)"
+    )

@@ -8,7 +8,7 @@ INSERT run by executemany: the search index triggers fill the full-text index as
 then requests each page with Django's test Client as a logged-in superuser and prints p50/p95,
 and the number of SQL queries per page at two page sizes / data sizes (it must not grow).
 The instance list is timed on ten variants (pages, ?q= search, ?status= filters, ?sort=, combined).
-Targets (p50): instance list 50 ms, dialog page 50 ms, search 200 ms.
+Targets (p95, over the mix and for every variant): instance list 50 ms, dialog page 50 ms, search 200 ms.
 
 Last, it grows the fleet to --metrics-instances (10,000) with a watch history (--checks kept checks
 per checked instance, alerts, archive runs, the schedule held) and times the /metrics scrape against
@@ -512,7 +512,7 @@ def main() -> None:
         parser.error("--instances must be at least 11")
 
     # A new database on a PostgreSQL server (dropped at exit), so the same URL serves run after run.
-    workdir = _setup.bootstrap(database_url=_setup.fresh_database(args.database_url), keep=args.keep)
+    workdir = _setup.bootstrap(database_url=_setup.fresh_database(args.database_url, keep=args.keep), keep=args.keep)
     if args.keep:
         log(f"working directory: {workdir}")
     log(f"machine: {_setup.machine()}")
@@ -614,7 +614,10 @@ def main() -> None:
                     detail = detail or "/"
                 else:
                     detail = detail.split("/", 1)[1] or "(newest page)"
-                print(f"    {detail:<56} p50 {_setup.percentile(url_samples, 0.5) * 1000:7.1f} ms")
+                print(
+                    f"    {detail:<56} p50 {_setup.percentile(url_samples, 0.5) * 1000:7.1f} ms"
+                    f"  p95 {_setup.percentile(url_samples, 0.95) * 1000:7.1f} ms"
+                )
     print()
     print("SQL queries per request (must not grow with page size or data size):")
     for name, counts in query_counts.items():
@@ -633,17 +636,17 @@ def main() -> None:
     for name, (samples, by_url) in results.items():
         stats = _setup.summary_ms(samples)
         target = TARGETS_MS[name]
-        verdict = "met" if stats["p50"] <= target else "MISSED"
+        verdict = "met" if stats["p95"] <= target else "MISSED"
         print(
-            f"  {name:<14} p50 {stats['p50']:7.1f} ms (target {target:.0f} ms: {verdict})  p95 {stats['p95']:7.1f} ms"
+            f"  {name:<14} p95 {stats['p95']:7.1f} ms (target {target:.0f} ms: {verdict})  p50 {stats['p50']:7.1f} ms"
             f"  queries {'/'.join(str(c) for _, c in query_counts[name])}"
         )
         if len(by_url) > 1:
-            worst_url, worst = max(by_url.items(), key=lambda item: _setup.percentile(item[1], 0.5))
-            worst_p50 = _setup.percentile(worst, 0.5) * 1000
+            worst_url, worst = max(by_url.items(), key=lambda item: _setup.percentile(item[1], 0.95))
+            worst_p95 = _setup.percentile(worst, 0.95) * 1000
             print(
-                f"  {'':<14} slowest variant p50 {worst_p50:7.1f} ms ({'met' if worst_p50 <= target else 'MISSED'}): "
-                f"{worst_url.split('/archive/')[-1]}"
+                f"  {'':<14} slowest variant p95 {worst_p95:7.1f} ms ({'met' if worst_p95 <= target else 'MISSED'}): "
+                f"{worst_url.split('/archive/')[-1]} (p50 {_setup.percentile(worst, 0.5) * 1000:.1f} ms)"
             )
     scrape_p50 = _setup.percentile(metrics_figures["scrape"], 0.5) * 1000
     baseline_p50 = _setup.percentile(metrics_figures["baseline"], 0.5) * 1000

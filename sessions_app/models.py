@@ -7,6 +7,8 @@ from django.core.exceptions import ValidationError
 from django.core.files.storage import Storage
 from django.core.validators import RegexValidator
 from django.db import models
+from django.db.models import Value
+from django.db.models.functions import Concat, Lower
 from django.utils import timezone
 
 from sessions_app.crypto import (
@@ -19,6 +21,10 @@ from sessions_app.crypto import (
 from sessions_app.storage.base import SESSION_NAME_HELP, SESSION_NAME_PATTERN, session_key
 
 session_name_validator = RegexValidator(rf"^{SESSION_NAME_PATTERN}$", message=f"Use {SESSION_NAME_HELP}")
+
+LIST_SEPARATOR = "\x1f"  # the unit separator: in no name, so no search spans two fields
+_LIST_FIELDS = ("session", Value(LIST_SEPARATOR), "name", Value(LIST_SEPARATOR), "telegram_name", Value("\x1f@"))
+LIST_SEARCH_TEXT = Lower(Concat(*_LIST_FIELDS, "telegram_username"))
 
 
 def session_object_storage() -> Storage:
@@ -90,6 +96,11 @@ class ConnectorInstance(models.Model):
     )
     created_at = models.DateTimeField(auto_now_add=True)
     updated_at = models.DateTimeField(auto_now=True)
+    # What the list's search looks in (selectors.instances.instances_matching), folded once when the
+    # row is written instead of for every row of every search; PostgreSQL indexes its trigrams (0022).
+    list_search_text = models.GeneratedField(
+        expression=LIST_SEARCH_TEXT, output_field=models.TextField(), db_persist=True
+    )
 
     class Meta:
         ordering = ["session"]
@@ -246,20 +257,6 @@ class AuditEvent(models.Model):
         return f"{self.created_at:%Y-%m-%d %H:%M:%S} {self.session} {self.action} {self.outcome}"
 
 
-class TelegramLease(models.Model):
-    """One live Telegram connection per SESSION across processes (two would risk AUTH_KEY_DUPLICATED)."""
-
-    session = models.CharField(max_length=64, primary_key=True)
-    holder = models.CharField(max_length=100)
-    purpose = models.CharField(max_length=60, blank=True)
-    expires_at = models.DateTimeField()
-    # Set by someone waiting for the lease: a long holder (an archive run) hands over between chunks.
-    wanted_at = models.DateTimeField(null=True, blank=True)
-
-    def __str__(self) -> str:
-        return f"lease on {self.session} until {self.expires_at:%H:%M:%S}"
-
-
 # --- Message archive ------------------------------------------------------------------------------
 
 
@@ -397,3 +394,4 @@ class ArchiveRun(models.Model):
 # --- Session health, archive media ----------------------------------------------------------------
 # In their own module (this one is at the size limit); imported here so Django registers them.
 from sessions_app import models_api, models_health, models_media, models_network, models_watch  # noqa: E402, F401
+from sessions_app.models_network import TelegramLease  # noqa: E402, F401

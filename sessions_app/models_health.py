@@ -45,7 +45,8 @@ class InstanceHealth(models.Model):
     instance = models.OneToOneField(
         "sessions_app.ConnectorInstance", primary_key=True, on_delete=models.CASCADE, related_name="health"
     )
-    state = models.CharField(max_length=20, choices=Health.choices, default=Health.UNKNOWN)
+    # Indexed: the list's "needs attention" count and health filters find the few problems by it.
+    state = models.CharField(max_length=20, choices=Health.choices, default=Health.UNKNOWN, db_index=True)
     reason = models.TextField(blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
     checked_at = models.DateTimeField(null=True, blank=True)

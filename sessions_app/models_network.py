@@ -1,5 +1,7 @@
 """How the dashboard reaches Telegram for an instance (imported by sessions_app.models).
 
+TelegramLease: one live connection per SESSION across processes.
+
 InstanceProxy is an instance's own way out to Telegram. ServedRequest: while an archive run holds
 the dashboard's key, a health check does not take the connection from it: it leaves the request
 here and the run sends it over its own connection between two chunks, writing the answer back. A row is the handoff between processes (the web's "Check now" and a
@@ -53,3 +55,17 @@ class ServedRequest(models.Model):
 
     def __str__(self) -> str:
         return f"{self.method} for {self.session} ({'answered' if self.answered_at else 'waiting'})"
+
+
+class TelegramLease(models.Model):
+    """One live Telegram connection per SESSION across processes (two would risk AUTH_KEY_DUPLICATED)."""
+
+    session = models.CharField(max_length=64, primary_key=True)
+    holder = models.CharField(max_length=100)
+    purpose = models.CharField(max_length=60, blank=True)
+    expires_at = models.DateTimeField()
+    # Set by someone waiting for the lease: a long holder (an archive run) hands over between chunks.
+    wanted_at = models.DateTimeField(null=True, blank=True)
+
+    def __str__(self) -> str:
+        return f"lease on {self.session} until {self.expires_at:%H:%M:%S}"

@@ -13,12 +13,17 @@ from django.utils import timezone
 
 from sessions_app.models import ConnectorInstance
 from sessions_app.models_health import AlertDelivery, Health, HealthCheck, HealthSchedule, InstanceHealth
+from sessions_app.selectors.instances import instances_visible_to
 
 LAST_CHECKS_SHOWN = 10
 
 
-def attention_count(instances: QuerySet[ConnectorInstance]) -> int:
-    return instances.filter(health__state__in=Health.problems()).count()
+def attention_count(user: User) -> int:
+    """How many instances the user may see need attention: found by the health rows' state index."""
+    problems = InstanceHealth.objects.filter(state__in=Health.problems())
+    if not user.is_superuser:  # a superuser sees every instance: no need to read the instances
+        problems = problems.filter(instance__in=instances_visible_to(user).values("pk"))
+    return problems.count()
 
 
 def instance_health(instance: ConnectorInstance) -> InstanceHealth | None:

@@ -22,8 +22,7 @@ from django.conf import settings
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from sessions_app.models import TelegramLease
-from sessions_app.models_network import ServedRequest
+from sessions_app.models_network import ServedRequest, TelegramLease
 from sessions_app.services.errors import InstanceBusy
 
 _POLL_SECONDS = 0.05

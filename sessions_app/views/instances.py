@@ -2,7 +2,6 @@ from __future__ import annotations
 
 from django.contrib import messages
 from django.core.exceptions import PermissionDenied
-from django.core.paginator import Paginator
 from django.http import HttpResponse, QueryDict
 from django.shortcuts import redirect, render
 from django.template.defaultfilters import pluralize
@@ -33,11 +32,11 @@ def instance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
     form = InstanceListForm(params)
     form.is_valid()
     query, state, sort = form.value("q"), form.value("status"), form.value("sort")
-    instances = selectors.instances_matching(selectors.instances_for_list(visible), query)
-    instances = selectors.instances_sorted(selectors.instances_in_state(instances, state), sort)
-    page = Paginator(instances, INSTANCES_PER_PAGE).get_page(request.GET.get("page"))
+    instances = selectors.instances_in_state(selectors.instances_matching(visible, query), state)
+    instances = selectors.instances_sorted(instances, sort)
+    page = selectors.InstancePaginator(instances, INSTANCES_PER_PAGE, sort=sort).get_page(request.GET.get("page"))
     context = {
-        "instances": page.object_list,
+        "rows": page.object_list,
         "page": page,
         "form": form,
         "query": query,
@@ -47,7 +46,7 @@ def instance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "bulk_max": BULK_MAX,
         "can_create": access.can_create_instances(request.user),
         "attention": state == selectors.ATTENTION,
-        "attention_count": health_selectors.attention_count(visible),
+        "attention_count": health_selectors.attention_count(request.user),
         "schedule": health_selectors.schedule_state(),
     }
     return render(request, "sessions_app/instance_list.html", context, status=400 if form.errors else 200)
