@@ -3,9 +3,10 @@ recent audit, and what the session object holds before a delete."""
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypedDict
 
@@ -14,7 +15,7 @@ from django.core.paginator import Page, Paginator
 from django.db.models import Case, F, OrderBy, Q, QuerySet, Value, When
 from django.db.models.functions import Lower
 from django.urls import reverse
-from django.utils import timezone
+from django.utils import timezone, translation
 from django.utils.timesince import timesince
 
 from sessions_app.models import LIST_SEPARATOR, AuditEvent, ConnectorInstance, InstanceStatus, PendingLogin
@@ -163,7 +164,20 @@ def list_rows(instances: Iterable[ConnectorInstance], *, now: datetime | None = 
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:
-    return f"{timesince(moment, now)} ago" if moment else "—"
+    """What `{{ moment|timesince }} ago` printed ("—" for never)."""
+    if not moment:
+        return "—"
+    seconds = (now - moment).total_seconds()
+    if 0 <= seconds < 86_400:  # within a day the words depend on the whole minutes alone
+        return _minutes_ago(int(seconds // 60), translation.get_language())
+    return f"{timesince(moment, now)} ago"
+
+
+@functools.lru_cache(maxsize=2048)
+def _minutes_ago(minutes: int, language: str | None) -> str:
+    # The rows of a page were mostly checked within the same few minutes: the words are reused.
+    now = datetime(2000, 1, 1, tzinfo=UTC)
+    return f"{timesince(now - timedelta(minutes=minutes), now)} ago"
 
 
 def _clock(moment: datetime) -> str:

@@ -145,3 +145,15 @@ def test_postgresql_pages_and_searches_the_list_by_its_indexes(admin_user):
     with connection.cursor() as cursor:
         cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'sessions_app_instance_list_by_session'")
         assert "INCLUDE (id)" in cursor.fetchone()[0]
+
+
+@pytest.mark.parametrize("minutes", [0, 0.5, 1, 59, 60, 61, 119.9, 600, 1439.99, 1440, 1441, 60 * 24 * 45])
+def test_the_reused_words_for_a_time_are_django_timesince_exactly(minutes):
+    from django.utils.timesince import timesince
+
+    from sessions_app.selectors.instances import _ago
+
+    now = timezone.now()
+    moment = now - timedelta(minutes=minutes)
+    assert _ago(moment, now) == f"{timesince(moment, now)} ago"
+    assert _ago(now + timedelta(minutes=5), now) == f"{timesince(now + timedelta(minutes=5), now)} ago"
