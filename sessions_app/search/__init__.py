@@ -18,7 +18,7 @@ from django.db import connections, router
 from django.db.backends.base.base import BaseDatabaseWrapper
 from django.utils.safestring import SafeString
 
-from sessions_app.models import ConnectorInstance, Message
+from sessions_app.models import ConnectorInstance, Dialog, Message
 from sessions_app.search import postgresql, sqlite
 from sessions_app.search.paging import Row, SearchCursor, Window, cursor_scope, decode_cursor
 from sessions_app.search.query import MAX_QUERY_LENGTH, SearchQueryInvalid, SearchTerms, parse_query
@@ -68,7 +68,13 @@ def search_messages(
 
 
 def search_page(
-    *, instance: ConnectorInstance, query: str, limit: int = 50, peer_id: int | None = None, after: str = ""
+    *,
+    instance: ConnectorInstance,
+    query: str,
+    limit: int = 50,
+    peer_id: int | None = None,
+    after: str = "",
+    conversation: Sequence[int] | None = None,
 ) -> SearchPage:
     """The instance's messages that contain every word of `query` (in the text, the sender's name or the file name).
 
@@ -80,7 +86,9 @@ def search_page(
     characters, it also matches as a prefix (`meet` finds `meeting`): prefix matching is slow
     for a word in many messages, which find enough without it; the first page decides, the
     following pages keep its choice. `peer_id` narrows the search to one dialog; `limit` is
-    capped at MAX_LIMIT. Raises SearchQueryInvalid when the query has no word to search for, is
+    capped at MAX_LIMIT. `conversation` is the peer ids `peer_id` stands for (it and the basic
+    groups it was upgraded from) when the caller has them already; they are looked up otherwise.
+    Raises SearchQueryInvalid when the query has no word to search for, is
     longer than MAX_QUERY_LENGTH characters, or `after` is not a cursor this function made.
     """
     if limit < 1:
@@ -94,7 +102,12 @@ def search_page(
     if engine is None:
         raise NotImplementedError(f"Message search supports SQLite and PostgreSQL, not {connection.vendor}.")
 
-    searched = _Scope(connection=connection, engine=engine, instance_id=instance.pk, peer_id=peer_id, limit=limit)
+    peers: list[int] | None = None
+    if peer_id is not None:
+        peers = list(conversation) if conversation is not None else _conversation(instance.pk, peer_id)
+        if peer_id not in peers:
+            raise ValueError(f"conversation {peers} does not hold the dialog {peer_id}")
+    searched = _Scope(connection=connection, engine=engine, instance_id=instance.pk, peers=peers, limit=limit)
     if cursor is not None:
         used = terms if cursor.prefix else terms.whole_words()
         rows, window = searched.rows(used, cursor)
@@ -134,6 +147,12 @@ def search_page(
     return SearchPage(hits=hits, first=seen + 1, next=next_after)
 
 
+def _conversation(instance_id: int, peer_id: int) -> list[int]:
+    """The dialog's peer id and those of the basic groups it was upgraded from (Dialog.migrated_to)."""
+    upgraded_from = Dialog.objects.filter(instance_id=instance_id, migrated_to__peer_id=peer_id)
+    return [peer_id, *upgraded_from.values_list("peer_id", flat=True)]
+
+
 class _Engine(Protocol):
     """What sqlite.py and postgresql.py each provide (modules satisfy this protocol)."""
 
@@ -144,14 +163,14 @@ class _Engine(Protocol):
         instance_id: int,
         limit: int,
         window: int,
-        peer_id: int | None,
+        peers: Sequence[int] | None,
         bounds: Window | None = None,
         after: tuple[float, int] | None = None,
     ) -> tuple[str, Sequence[str | int | float]]: ...
 
     def older_sql(
-        self, *, terms: SearchTerms, instance_id: int, limit: int, peer_id: int | None, below: int
-    ) -> tuple[str, Sequence[str | int]]: ...
+        self, *, terms: SearchTerms, instance_id: int, limit: int, peers: Sequence[int] | None, below: int
+    ) -> tuple[str, Sequence[str | int | float]]: ...
 
     def row(self, terms: SearchTerms, pk: int, rank: float, text: str | None, file_name: str | None) -> Row: ...
 
@@ -161,7 +180,7 @@ class _Scope:
     connection: BaseDatabaseWrapper
     engine: _Engine
     instance_id: int
-    peer_id: int | None
+    peers: list[int] | None  # the conversation searched, None for every dialog
     limit: int
 
     def rows(self, terms: SearchTerms, cursor: SearchCursor | None) -> tuple[list[Row], Window | None]:
@@ -172,7 +191,7 @@ class _Scope:
         sql, params = self.engine.search_sql(
             terms=terms,
             instance_id=self.instance_id,
-            peer_id=self.peer_id,
+            peers=self.peers,
             limit=want,
             window=RANK_WINDOW,
             bounds=cursor.window if cursor is not None else None,
@@ -191,7 +210,7 @@ class _Scope:
 
     def _older(self, terms: SearchTerms, *, limit: int, below: int) -> list[Row]:
         sql, params = self.engine.older_sql(
-            terms=terms, instance_id=self.instance_id, peer_id=self.peer_id, limit=limit, below=below
+            terms=terms, instance_id=self.instance_id, peers=self.peers, limit=limit, below=below
         )
         return [self.engine.row(terms, pk, rank, text, name) for pk, rank, text, name in self._fetch(sql, params)]
 

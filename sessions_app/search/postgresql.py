@@ -4,14 +4,18 @@ The column (DOCUMENT_COLUMN, generated from the text, the sender's name and the 
 words) is parsed once, when the row is written: matching, a lossy bitmap's recheck and ranking
 read it instead of parsing each text again, and the planner has statistics per word to choose
 between the GIN index (rare words) and a walk down the primary key that stops at the window
-(words in most messages). Paging follows sessions_app/search/paging.py: search_sql() reads the
-ranked window, older_sql() the matches below it.
+(words in most messages). For a word in a few percent of the messages, which the planner would
+walk far for, recent_floor() estimates from those statistics where its window lies and migration
+0023's function reads the matches there through a bitmap. Paging follows
+sessions_app/search/paging.py: search_sql() reads the ranked window, older_sql() the matches below it.
 """
 
 from __future__ import annotations
 
 import html
+import math
 import re
+from collections.abc import Sequence
 
 from sessions_app.search.paging import Row, Window
 from sessions_app.search.query import SearchTerms, tsquery_text
@@ -30,6 +34,19 @@ DOCUMENT = f"m.{DOCUMENT_COLUMN}"
 # about the words ranks above a long one that mentions them in passing (as bm25 does on SQLite).
 # The rank is a float4, widened to float8 so that the cursor's (rank, id) compares exactly.
 _RANK_NORMALIZATION = 1
+
+
+# A word in this share of the messages searched or more: the walk down the primary key reads at
+# most window / WALK_DENSITY rows, so the planner's walk is left alone.
+WALK_DENSITY = 0.05
+# How much wider than the estimate the range read through the bitmap is (the estimate assumes
+# words independent and an instance's messages spread evenly over the ids).
+FLOOR_MARGIN = 1.25
+# A range wider than this share of the ids holds most of the word's matches anyway: the GIN index
+# alone reads them for less than the primary key's bitmap of the range costs.
+MAX_RANGE_SHARE = 0.5
+RECENT_FUNCTION = "sessions_app_search_recent"  # migration 0023
+BIGINT_MAX = 2**63 - 1
 
 
 def _rank(document: str) -> str:
@@ -54,38 +71,29 @@ def search_sql(
     instance_id: int,
     limit: int,
     window: int,
-    peer_id: int | None,
+    peers: Sequence[int] | None,
     bounds: Window | None = None,
     after: tuple[float, int] | None = None,
 ) -> tuple[str, list[str | int | float]]:
     """The ranked part: rows of (id, rank, marked escaped text, file name, window count, floor, ceiling).
 
-    `candidates` are the `window` matches with the highest ids, with their stored documents: the
-    planner reads them through the GIN index (a rare word) or walks the primary key down until
-    it has the window (a word in most messages), by its statistics of the column. MATERIALIZED
-    keeps the ranking from being computed twice for a later page's (rank, id) filter; ts_headline
-    parses only the `limit` winners. `stats` reads the window's bounds from the ids alone.
-    `bounds` (from a later page's cursor) keeps the window the first page saw; `after` is the
-    last (rank, id) shown.
+    `candidates` are the `window` matches with the highest ids, with their stored documents
+    (_candidates says how they are read). MATERIALIZED keeps the ranking from being computed twice
+    for a later page's (rank, id) filter; ts_headline parses only the `limit` winners. `stats`
+    reads the window's bounds from the ids alone. `bounds` (from a later page's cursor) keeps the
+    window the first page saw; `after` is the last (rank, id) shown.
     """
     tsquery = tsquery_text(terms)
-    params: list[str | int | float] = [tsquery, instance_id]
-    bounds_filter = after_filter = ""
-    peer_filter, peer_params = peer_clause(peer_id, instance_id)
-    params += peer_params
-    if bounds is not None:
-        bounds_filter = "AND m.id BETWEEN %s AND %s"
-        params += [bounds.floor, bounds.ceiling]
-    params += [window, tsquery]
+    candidates, params = _candidates(terms=terms, instance_id=instance_id, peers=peers, window=window, bounds=bounds)
+    params.append(tsquery)
+    after_filter = ""
     if after is not None:
         after_filter = "WHERE (rank, id) < (%s, %s)"
         params += [after[0], after[1]]
     params += [limit, tsquery, HEADLINE_OPTIONS]
     sql = f"""
         WITH candidates AS MATERIALIZED (
-            SELECT m.id, {DOCUMENT} AS document FROM sessions_app_message AS m
-            WHERE {DOCUMENT} @@ to_tsquery('{CONFIG}', %s) AND m.instance_id = %s {peer_filter} {bounds_filter}
-            ORDER BY m.id DESC LIMIT %s
+            {candidates}
         ),
         stats AS (
             SELECT count(*) AS n, min(id) AS floor, max(id) AS ceiling FROM candidates
@@ -107,13 +115,97 @@ def search_sql(
     return sql, params
 
 
+def _candidates(
+    *, terms: SearchTerms, instance_id: int, peers: Sequence[int] | None, window: int, bounds: Window | None
+) -> tuple[str, list[str | int | float]]:
+    """SQL for the window's matches, newest first: rows of (id, document).
+
+    By default the planner chooses from its statistics of the column: the GIN index for a rare
+    word, a walk down the primary key that stops at the window for a word in most messages. For a
+    word in fewer than WALK_DENSITY of the messages searched it would walk far, so recent_floor()
+    estimates the id above which the window lies and RECENT_FUNCTION reads the matches above it
+    through a bitmap; the matches below are read only when fewer than `window` lie above it, so
+    the rows are the same whatever the estimate.
+    """
+    tsquery = tsquery_text(terms)
+    peer_filter, peer_params = peer_clause(peers)
+    match = f"{DOCUMENT} @@ to_tsquery('{CONFIG}', %s) AND m.instance_id = %s {peer_filter}"
+    match_params: list[str | int | float] = [tsquery, instance_id, *peer_params]
+    # One dialog's messages lie where the runs that archived it wrote them, not spread over the ids
+    # as an instance's are over time: no estimate for a dialog. A prefix has no statistics.
+    floor = None
+    if peers is None and not terms.prefix:
+        floor = recent_floor(terms=terms, instance_id=instance_id, window=window)
+    if floor is None:
+        bounds_filter = "" if bounds is None else "AND m.id BETWEEN %s AND %s"
+        bounds_params = [] if bounds is None else [bounds.floor, bounds.ceiling]
+        sql = f"""SELECT m.id, {DOCUMENT} AS document FROM sessions_app_message AS m
+            WHERE {match} {bounds_filter}
+            ORDER BY m.id DESC LIMIT %s"""  # noqa: S608 - only constants are formatted in
+        return sql, [*match_params, *bounds_params, window]
+    recent = f"SELECT id, document FROM {RECENT_FUNCTION}(to_tsquery('{CONFIG}', %s), %s, %s, %s, %s)"  # noqa: S608
+    if bounds is not None:  # a later page: the window is that range exactly
+        return recent, [tsquery, instance_id, bounds.floor, bounds.ceiling, window]
+    # Append runs its branches in order and the LIMIT stops it: the second runs only when the first falls short.
+    sql = f"""SELECT id, document FROM (
+                ({recent})
+                UNION ALL
+                (SELECT m.id, {DOCUMENT} FROM sessions_app_message AS m
+                 WHERE {match} AND m.id < %s ORDER BY m.id DESC LIMIT %s)
+            ) AS newest LIMIT %s"""  # noqa: S608 - only constants are formatted in
+    return sql, [tsquery, instance_id, floor, BIGINT_MAX, window, *match_params, floor, window, window]
+
+
+def recent_floor(*, terms: SearchTerms, instance_id: int, window: int) -> int | None:
+    """The message id above which the `window` newest matches of `terms` probably lie; None to leave it to the planner.
+
+    From the column's statistics (ANALYZE): the share of messages holding each word (words
+    independent, as the planner assumes) times the share of messages that are the instance's,
+    spread evenly over the ids (when they are not, the matches below the floor fill the window:
+    slower, never different). None when a word is not among the statistics'
+    common words (a rare word: the GIN index reads all its matches cheaply), when the words are
+    in WALK_DENSITY of the messages searched or more (the walk stops soon), or when the range
+    would span more than MAX_RANGE_SHARE of the ids.
+    """
+    from django.db import connections, router  # the query builders above need no connection
+
+    from sessions_app.models import Message
+
+    params: list[int | list[str]] = [instance_id, list(terms.words)]
+    sql = f"""
+        SELECT
+            (SELECT max(id) FROM sessions_app_message),
+            (SELECT reltuples FROM pg_class WHERE oid = 'sessions_app_message'::regclass),
+            (SELECT coalesce(sum(message_count), 0) FROM sessions_app_dialog WHERE instance_id = %s),
+            ARRAY(
+                SELECT u.frequency
+                FROM pg_stats AS s,
+                    unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(word, frequency)
+                WHERE s.schemaname = current_schema() AND s.tablename = 'sessions_app_message'
+                    AND s.attname = '{DOCUMENT_COLUMN}' AND u.word = ANY(%s)
+            )
+    """  # noqa: S608 - only constants are formatted in; every value is a parameter
+    with connections[router.db_for_read(Message)].cursor() as cursor:
+        cursor.execute(sql, params)
+        top, rows, searched, frequencies = cursor.fetchone()
+    if not top or rows <= 0 or not searched or len(frequencies) < len(terms.words):
+        return None
+    density: float = math.prod(frequencies) * min(1.0, searched / rows)
+    if density <= 0 or density >= WALK_DENSITY:
+        return None
+    span = math.ceil(FLOOR_MARGIN * window / density)
+    if span > top * MAX_RANGE_SHARE:
+        return None
+    return int(top) - span
+
+
 def older_sql(
-    *, terms: SearchTerms, instance_id: int, limit: int, peer_id: int | None, below: int
+    *, terms: SearchTerms, instance_id: int, limit: int, peers: Sequence[int] | None, below: int
 ) -> tuple[str, list[str | int]]:
     """Matches with ids below `below`, newest first: rows of (id, rank, marked escaped text, file name)."""
     tsquery = tsquery_text(terms)
     params: list[str | int] = [tsquery, instance_id]
-    peer_filter, peer_params = peer_clause(peer_id, instance_id)
+    peer_filter, peer_params = peer_clause(peers)
     params += peer_params
     params += [below, limit, tsquery, tsquery, HEADLINE_OPTIONS]
     sql = f"""

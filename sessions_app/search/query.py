@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 
 MAX_QUERY_LENGTH = 200
@@ -80,20 +81,15 @@ def tsquery_text(terms: SearchTerms) -> str:
     return " & ".join(quoted)
 
 
-def peer_filter(peer_id: int | None, instance_id: int) -> tuple[str, list[int]]:
-    """SQL narrowing messages `m` to one dialog, with the basic group it was upgraded from (Dialog.migrated_to).
+def peer_filter(peers: Sequence[int] | None) -> tuple[str, list[int]]:
+    """SQL narrowing messages `m` to one conversation: `peers` are its dialog and the basic groups it was upgraded from.
 
     A supergroup's archive is one conversation with its old basic group's messages, kept under that
     group's own peer id so that ids never collide: searching the dialog searches both. The peers are
-    looked up first, so the engine's plan stays the one of a plain peer filter.
+    looked up first (search_page), so the engine's plan stays the one of a plain peer filter.
     """
-    if peer_id is None:
+    if peers is None:
         return "", []
-    from sessions_app.models import Dialog  # the query syntax itself needs no model
-
-    peers = [peer_id, *Dialog.objects.filter(instance_id=instance_id, migrated_to__peer_id=peer_id).values_list(
-        "peer_id", flat=True
-    )]  # fmt: skip
     if len(peers) == 1:
-        return "AND m.peer_id = %s", peers
-    return f"AND m.peer_id IN ({', '.join(['%s'] * len(peers))})", peers
+        return "AND m.peer_id = %s", list(peers)
+    return f"AND m.peer_id IN ({', '.join(['%s'] * len(peers))})", list(peers)

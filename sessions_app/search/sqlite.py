@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Sequence
 
 from sessions_app.search.paging import Row, Window
 from sessions_app.search.query import SearchTerms, fts5_match
@@ -78,7 +79,7 @@ def search_sql(
     instance_id: int,
     limit: int,
     window: int,
-    peer_id: int | None,
+    peers: Sequence[int] | None,
     bounds: Window | None = None,
     after: tuple[float, int] | None = None,
 ) -> tuple[str, list[str | int | float]]:
@@ -94,7 +95,7 @@ def search_sql(
     match = fts5_match(terms)
     params: list[str | int | float] = [match, instance_id]
     bounds_filter = after_filter = ""
-    peer_filter, peer_params = peer_clause(peer_id, instance_id)
+    peer_filter, peer_params = peer_clause(peers)
     params += peer_params
     if bounds is not None:
         bounds_filter = f"AND {FTS_TABLE}.rowid BETWEEN %s AND %s"
@@ -123,7 +124,7 @@ def search_sql(
 
 
 def older_sql(
-    *, terms: SearchTerms, instance_id: int, limit: int, peer_id: int | None, below: int
+    *, terms: SearchTerms, instance_id: int, limit: int, peers: Sequence[int] | None, below: int
 ) -> tuple[str, list[str | int]]:
     """Matches with ids below `below`, newest first: rows of (id, rank, text, file name).
 
@@ -131,7 +132,7 @@ def older_sql(
     matches and stops; bm25() runs on those only.
     """
     params: list[str | int] = [fts5_match(terms), instance_id]
-    peer_filter, peer_params = peer_clause(peer_id, instance_id)
+    peer_filter, peer_params = peer_clause(peers)
     params += peer_params
     params += [below, limit]
     sql = f"""

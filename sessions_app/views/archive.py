@@ -13,6 +13,7 @@ from django.http import Http404, HttpResponse, QueryDict, StreamingHttpResponse
 from django.http.response import HttpResponseBase
 from django.shortcuts import redirect, render
 from django.template.loader import render_to_string
+from django.urls import reverse
 from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods
 
@@ -20,7 +21,7 @@ from sessions_app import export
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import ConnectorInstance, Role
 from sessions_app.models_media import MediaKind
-from sessions_app.search import RANK_WINDOW, SearchQueryInvalid, search_page
+from sessions_app.search import RANK_WINDOW, SearchHit, SearchQueryInvalid, search_page
 from sessions_app.search.query import parse_query, short_search_hint
 from sessions_app.selectors import access
 from sessions_app.selectors import archive as selectors_archive
@@ -209,7 +210,9 @@ def archive_dialog(request: AuthenticatedHttpRequest, session: str, peer_id: int
     except BadParameter as bad:
         context["error"] = bad.message
         return render(request, "sessions_app/archive/dialog.html", context, status=400)
-    context["page"] = selectors_archive.message_page(dialog=dialog, before=before, after=after)
+    page = selectors_archive.message_page(dialog=dialog, before=before, after=after)
+    context["page"] = page
+    context["rows"] = selectors_archive.message_rows(page, dialog=dialog)
     return render(request, "sessions_app/archive/dialog.html", context)
 
 
@@ -218,11 +221,15 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
     """Full-text search, 50 results a page: `after` is the cursor of the "Next 50" link (search_page)."""
     instance, _ = instance_for(request, session, Role.VIEWER)
     query = request.GET.get("q", "").strip()
+    # The filter's choices, and what a dialog filter searches: the dialog with its old basic groups.
+    dialogs = list(
+        selectors_archive.dialogs_of(instance=instance).select_related(None).only("peer_id", "title", "migrated_to")
+    )
     context: dict[str, object] = {
         "instance": instance,
         "query": query,
         "peer": None,
-        "dialogs": selectors_archive.dialogs_of(instance=instance).select_related(None).only("peer_id", "title"),
+        "dialogs": dialogs,
         "results": [],
         "error": "",
     }
@@ -236,7 +243,14 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
         return render(request, "sessions_app/archive/search.html", context)
     try:
         page = search_page(
-            instance=instance, query=query, limit=SEARCH_PAGE_SIZE, peer_id=peer, after=request.GET.get("after", "")
+            instance=instance,
+            query=query,
+            limit=SEARCH_PAGE_SIZE,
+            peer_id=peer,
+            after=request.GET.get("after", ""),
+            conversation=None
+            if peer is None
+            else selectors_archive.conversation_peer_ids(dialogs=dialogs, peer_id=peer),
         )
     except SearchQueryInvalid as invalid:
         context["error"] = invalid.message
@@ -244,11 +258,7 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
     context["hint"] = short_search_hint(parse_query(query))  # parsed once more: search_page accepted it
     # That a search happened is recorded, never what was searched for.
     audit_record(instance=instance, actor=request.user, action="archive.search", detail={"results": len(page.hits)})
-    # hit.snippet and hit.media are SafeStrings: the search module escapes the text and adds only <mark>.
-    context["results"] = [
-        {"message": hit.message, "dialog": hit.message.dialog, "snippet": hit.snippet, "media": hit.media}
-        for hit in page.hits
-    ]
+    context["results"] = _result_rows(instance=instance, hits=page.hits)
     context["page"] = {
         "first": page.first,
         "last": page.first + len(page.hits) - 1,
@@ -260,6 +270,30 @@ def archive_search(request: AuthenticatedHttpRequest, session: str) -> HttpRespo
         kept = {"q": query, **({"peer": str(peer)} if peer is not None else {}), "after": page.next}
         context["next_url"] = "?" + urlencode(kept)
     return render(request, "sessions_app/archive/search.html", context)
+
+
+def _result_rows(*, instance: ConnectorInstance, hits: list[SearchHit]) -> list[dict[str, object]]:
+    """The results as the page prints them: plain values, one link reversed per dialog rather than per result.
+
+    hit.snippet and hit.media are SafeStrings: the search module escapes the text and adds only <mark>.
+    """
+    dialog_urls: dict[int, str] = {}
+    rows: list[dict[str, object]] = []
+    for hit in hits:
+        message, dialog = hit.message, hit.message.dialog
+        if dialog.peer_id not in dialog_urls:
+            dialog_urls[dialog.peer_id] = reverse("archive_dialog", args=[instance.session, dialog.peer_id])
+        rows.append(
+            {
+                "href": f"{dialog_urls[dialog.peer_id]}?before={message.message_id + 1}#m{message.message_id}",
+                "snippet": hit.snippet,
+                "media": hit.media,
+                "dialog_title": dialog.title,
+                "sender": message.sender_name or (str(message.sender_id) if message.sender_id else ""),
+                "date": timezone.localtime(message.date).strftime("%Y-%m-%d %H:%M"),  # the date filter's "Y-m-d H:i"
+            }
+        )
+    return rows
 
 
 @require_GET

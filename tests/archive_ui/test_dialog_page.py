@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from django.db import connection
-from django.test import Client
+from django.test import Client, override_settings
 from django.test.utils import CaptureQueriesContext
 
-from tests.archive_ui.conftest import make_dialog, make_messages
+from tests.archive_ui.conftest import BASE_DATE, make_dialog, make_messages
 
 PEER = -1001234567890
 URL = f"/instances/prod-bot/archive/{PEER}/"
@@ -195,3 +196,49 @@ def test_the_query_count_does_not_grow_with_the_page(instance, viewer_client, dj
     assert counts["small"] == counts["big"]
     with django_assert_max_num_queries(8):  # session, user, the two-step check's device, then the page's 5
         viewer_client.get("/instances/prod-bot/archive/2/?before=150")
+
+
+def test_a_supergroup_page_costs_the_queries_of_a_chat_page(instance, viewer_client):
+    # Whether a supergroup was upgraded from a basic group is read with the dialog, not by a query of its own.
+    chat = make_dialog(instance, 1, "Chat")
+    supergroup = make_dialog(instance, -1003, "Supergroup", kind="supergroup")
+    upgraded = make_dialog(instance, -1004, "Upgraded", kind="supergroup")
+    old = make_dialog(instance, -4, "Old group", kind="group", migrated_to=upgraded)
+    for dialog in (chat, supergroup, upgraded, old):
+        make_messages(dialog, range(1, 120))
+    counts = {}
+    for dialog in (chat, supergroup, upgraded):
+        with CaptureQueriesContext(connection) as queries:
+            response = viewer_client.get(f"/instances/prod-bot/archive/{dialog.peer_id}/?before=60")
+        assert response.status_code == 200
+        counts[dialog.title] = len(queries)
+    assert counts["Chat"] == counts["Supergroup"] == counts["Upgraded"], counts
+    assert "and 119 from the basic group it was upgraded from" in response.content.decode()
+
+
+def test_a_sender_without_a_name_shows_its_id_and_without_either_unknown_sender(dialog, viewer_client):
+    make_messages(dialog, [1], sender_name="", sender_id=4242, views=1)
+    make_messages(dialog, [2], sender_name="", sender_id=None, views=0)
+    html = viewer_client.get(URL).content.decode()
+    first, second = html[html.index('id="m1"') :], html[html.index('id="m2"') : html.index('id="m1"')]
+    assert "<strong>4242</strong>" in first and "· 1 view\n" in first
+    assert "<strong>unknown sender</strong>" in second and "· 0 views\n" in second
+
+
+@override_settings(TIME_ZONE="Asia/Kolkata")
+def test_dates_show_in_the_configured_time_zone(dialog, viewer_client):
+    make_messages(dialog, [1], edit_date=BASE_DATE + timedelta(hours=2))
+    html = viewer_client.get(URL).content.decode()
+    assert '<time datetime="2024-03-01T17:31:00+05:30">2024-03-01 17:31:00</time>' in html
+    assert '<span title="2024-03-01 19:30:00">edited</span>' in html
+
+
+def test_a_reply_in_the_old_basic_group_links_to_that_groups_message(instance, viewer_client):
+    supergroup = make_dialog(instance, -1005, "Supergroup", kind="supergroup")
+    old = make_dialog(instance, -5, "Old group", kind="group", migrated_to=supergroup)
+    make_messages(old, [7])
+    make_messages(old, [8], reply_to_id=7)
+    make_messages(supergroup, [1])
+    html = viewer_client.get("/instances/prod-bot/archive/-1005/").content.decode()
+    assert f'<a class="reply" href="?before={8 - 2**40}#m-5-7">↩ 7</a>' in html
+    assert 'id="m-5-8"' in html and "before the upgrade</span>" in html

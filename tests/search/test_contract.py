@@ -11,7 +11,7 @@ from django.utils.safestring import SafeString
 
 from sessions_app import search
 from sessions_app.models import Message
-from sessions_app.search import MAX_QUERY_LENGTH, SearchQueryInvalid, search_messages
+from sessions_app.search import MAX_QUERY_LENGTH, SearchQueryInvalid, search_messages, search_page
 from tests.search.support import index_matches, texts, upsert
 
 FILLER = (
@@ -139,6 +139,17 @@ class TestSearchContract:
         assert texts(search_messages(instance=account, query="walrus", peer_id=-1002)) == ["walrus in channel two"]
         assert len(search_messages(instance=account, query="walrus")) == 2
         assert search_messages(instance=account, query="walrus", peer_id=99) == []
+
+    def test_a_conversation_the_caller_knows_replaces_the_lookup_of_its_peers(
+        self, archive, account, django_assert_num_queries
+    ):
+        archive.message(account, "walrus in chat one", peer_id=1)
+        archive.message(account, "walrus in channel two", peer_id=-1002)
+        with django_assert_num_queries(2):  # the search and its messages: no lookup of the peers
+            hits = search_page(instance=account, query="walrus", peer_id=1, conversation=[1, -1002], limit=2).hits
+        assert sorted(hit.message.peer_id for hit in hits) == [-1002, 1]
+        with pytest.raises(ValueError, match="does not hold the dialog 1"):
+            search_page(instance=account, query="walrus", peer_id=1, conversation=[-1002])
 
     def test_the_peer_filter_does_not_reach_into_another_instance(self, archive, account):
         other = archive.instance("search-b")

@@ -99,7 +99,7 @@ class TestSQLite:
             instance_id=account.pk,
             limit=50,
             window=RANK_WINDOW,
-            peer_id=peer_id,
+            peers=None if peer_id is None else [peer_id],
             **page,
         )
 
@@ -121,7 +121,11 @@ class TestSQLite:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
         sql, params = sqlite.older_sql(
-            terms=parse_query("budget review"), instance_id=account.pk, limit=51, peer_id=peer_id, below=10**6
+            terms=parse_query("budget review"),
+            instance_id=account.pk,
+            limit=51,
+            peers=None if peer_id is None else [peer_id],
+            below=10**6,
         )
 
         steps = plan(sql, params, explain="EXPLAIN QUERY PLAN")
@@ -235,7 +239,11 @@ class TestPostgreSQL:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE sessions_app_message")
         sql, params = postgresql.search_sql(
-            terms=parse_query("budget review"), instance_id=account.pk, limit=50, window=RANK_WINDOW, peer_id=peer_id
+            terms=parse_query("budget review"),
+            instance_id=account.pk,
+            limit=50,
+            window=RANK_WINDOW,
+            peers=None if peer_id is None else [peer_id],
         )
         with connection.cursor() as cursor:
             # The pending list merged, as a settled archive's is (see the test below).
@@ -255,11 +263,11 @@ class TestPostgreSQL:
                 instance_id=pk,
                 limit=51,
                 window=RANK_WINDOW,
-                peer_id=None,
+                peers=None,
                 bounds=Window(floor=1, ceiling=10**6),
                 after=(0.5, 99),
             ),
-            lambda terms, pk: postgresql.older_sql(terms=terms, instance_id=pk, limit=51, peer_id=None, below=10**6),
+            lambda terms, pk: postgresql.older_sql(terms=terms, instance_id=pk, limit=51, peers=None, below=10**6),
         ],
         ids=["later ranked page", "past the window"],
     )
