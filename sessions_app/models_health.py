@@ -49,7 +49,7 @@ class InstanceHealth(models.Model):
     state = models.CharField(max_length=20, choices=Health.choices, default=Health.UNKNOWN, db_index=True)
     reason = models.TextField(blank=True)
     changed_at = models.DateTimeField(null=True, blank=True)
-    checked_at = models.DateTimeField(null=True, blank=True)
+    checked_at = models.DateTimeField(null=True, blank=True, db_index=True)  # the list's "last checked" sort
     next_check_at = models.DateTimeField(null=True, blank=True, db_index=True)
     # Set while a check runs (schedule, command or "Check now"): at most one check of an instance at a time.
     claimed_until = models.DateTimeField(null=True, blank=True)

@@ -110,7 +110,10 @@ class InstancePaginator(Paginator[Any]):
     """
 
     def __init__(self, instances: QuerySet[ConnectorInstance], per_page: int, *, sort: str) -> None:
-        super().__init__(instances.values_list("pk", flat=True), per_page)
+        ids: Any = instances.values_list("pk", flat=True)
+        if sort.removeprefix("-") == "checked":
+            ids = _CheckedOrder(instances, descending=sort.startswith("-"))
+        super().__init__(ids, per_page)
         self.sort = sort
 
     def page(self, number: int | str) -> Page[Any]:
@@ -127,6 +130,41 @@ class InstancePaginator(Paginator[Any]):
         )
         page.object_list = list_rows(instances_sorted(page_rows, self.sort))
         return page
+
+
+class _CheckedOrder:
+    """The ids in "last checked" order, read as two parts that each follow an index.
+
+    One ORDER BY over the instances joined to their health (never-checked ones last) sorted every
+    instance for every page; instead the checked instances come in their checks' order (the
+    index on health.checked_at), and after the last of them the never-checked ones by SESSION.
+    """
+
+    def __init__(self, instances: QuerySet[ConnectorInstance], *, descending: bool) -> None:
+        self.instances = instances.order_by()
+        checked_at = F("health__checked_at")
+        self.checked = (
+            instances.filter(health__checked_at__isnull=False)
+            .order_by(checked_at.desc() if descending else checked_at.asc(), "session")
+            .values_list("pk", flat=True)
+        )
+        self.never = (
+            instances.filter(Q(health__isnull=True) | Q(health__checked_at__isnull=True))
+            .order_by("session")
+            .values_list("pk", flat=True)
+        )
+
+    def count(self) -> int:
+        return self.instances.count()
+
+    def __getitem__(self, window: slice) -> list[int]:
+        start, stop = window.start or 0, window.stop
+        ids = list(self.checked[start:stop])
+        if len(ids) == stop - start:
+            return ids
+        # The page reaches past the checked instances: how many there are, then the rest.
+        checked = start + len(ids) if ids else self.checked.count()
+        return ids + list(self.never[max(0, start - checked) : stop - checked])
 
 
 def list_rows(instances: Iterable[ConnectorInstance], *, now: datetime | None = None) -> list[ListRow]:

@@ -39,6 +39,8 @@ def instance_list(request: AuthenticatedHttpRequest) -> HttpResponse:
         "rows": page.object_list,
         "page": page,
         "form": form,
+        "status_select": form.select("status"),
+        "sort_select": form.select("sort"),
         "query": query,
         "state": state,
         "sort": sort,

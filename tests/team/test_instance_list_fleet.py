@@ -157,3 +157,18 @@ def test_the_reused_words_for_a_time_are_django_timesince_exactly(minutes):
     moment = now - timedelta(minutes=minutes)
     assert _ago(moment, now) == f"{timesince(moment, now)} ago"
     assert _ago(now + timedelta(minutes=5), now) == f"{timesince(now + timedelta(minutes=5), now)} ago"
+
+
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"status": "healthy"}, {"status": "active", "sort": "-name"}, {"sort": "checked"}, {"status": "bogus"},
+     {"sort": "sideways"}, {"status": ""}],
+)  # fmt: skip
+def test_the_selects_are_what_the_form_renders(params):
+    from sessions_app.forms_instances import InstanceListForm
+
+    for _ in range(2):  # the second time from the cache
+        form = InstanceListForm(params)
+        form.is_valid()
+        assert form.select("status") == str(form["status"])
+        assert form.select("sort") == str(form["sort"])
