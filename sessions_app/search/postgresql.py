@@ -132,9 +132,9 @@ def _candidates(
     match = f"{DOCUMENT} @@ to_tsquery('{CONFIG}', %s) AND m.instance_id = %s {peer_filter}"
     match_params: list[str | int | float] = [tsquery, instance_id, *peer_params]
     # One dialog's messages lie where the runs that archived it wrote them, not spread over the ids
-    # as an instance's are over time: no estimate for a dialog. A prefix has no statistics.
+    # as an instance's are over time: no estimate for a dialog.
     floor = None
-    if peers is None and not terms.prefix:
+    if peers is None:
         floor = recent_floor(terms=terms, instance_id=instance_id, window=window)
     if floor is None:
         bounds_filter = "" if bounds is None else "AND m.id BETWEEN %s AND %s"
@@ -171,25 +171,32 @@ def recent_floor(*, terms: SearchTerms, instance_id: int, window: int) -> int | 
 
     from sessions_app.models import Message
 
-    params: list[int | list[str]] = [instance_id, list(terms.words)]
+    # A prefix (the last word, when terms.prefix) holds as many messages as its words together:
+    # the sum of their shares, counting only the words among the statistics' (an underestimate
+    # widens the range, which stays correct, only slower).
+    whole = list(terms.words[:-1] if terms.prefix else terms.words)
+    prefix = terms.words[-1] if terms.prefix else ""
+    elements = f"""
+        FROM pg_stats AS s,
+            unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(word, frequency)
+        WHERE s.schemaname = current_schema() AND s.tablename = 'sessions_app_message'
+            AND s.attname = '{DOCUMENT_COLUMN}'"""
+    params: list[int | str | list[str]] = [instance_id, whole, prefix, prefix, prefix]
     sql = f"""
         SELECT
             (SELECT max(id) FROM sessions_app_message),
             (SELECT reltuples FROM pg_class WHERE oid = 'sessions_app_message'::regclass),
             (SELECT coalesce(sum(message_count), 0) FROM sessions_app_dialog WHERE instance_id = %s),
-            ARRAY(
-                SELECT u.frequency
-                FROM pg_stats AS s,
-                    unnest(s.most_common_elems::text::text[], s.most_common_elem_freqs) AS u(word, frequency)
-                WHERE s.schemaname = current_schema() AND s.tablename = 'sessions_app_message'
-                    AND s.attname = '{DOCUMENT_COLUMN}' AND u.word = ANY(%s)
-            )
+            ARRAY(SELECT u.frequency {elements} AND u.word = ANY(%s)),
+            (SELECT sum(u.frequency) {elements} AND %s <> '' AND left(u.word, length(%s)) = %s)
     """  # noqa: S608 - only constants are formatted in; every value is a parameter
     with connections[router.db_for_read(Message)].cursor() as cursor:
         cursor.execute(sql, params)
-        top, rows, searched, frequencies = cursor.fetchone()
-    if not top or rows <= 0 or not searched or len(frequencies) < len(terms.words):
+        top, rows, searched, frequencies, prefix_share = cursor.fetchone()
+    if not top or rows <= 0 or not searched or len(frequencies) < len(whole) or (prefix and not prefix_share):
         return None
+    if prefix:
+        frequencies = [*frequencies, min(1.0, prefix_share)]
     density: float = math.prod(frequencies) * min(1.0, searched / rows)
     if density <= 0 or density >= WALK_DENSITY:
         return None

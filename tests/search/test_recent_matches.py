@@ -82,11 +82,26 @@ def test_the_pages_are_the_same_as_the_planners_whatever_the_floor(filled, monke
     assert sorted(i for page in banded for i in page) == list(range(EVERY, MESSAGES + 1, EVERY))
 
 
-def test_a_dialog_filter_a_prefix_or_a_common_word_leave_the_reading_to_the_planner(filled, monkeypatch):
+def test_a_dialog_filter_or_a_common_word_leave_the_reading_to_the_planner(filled, monkeypatch):
     monkeypatch.setattr(search, "RANK_WINDOW", 5)
-    for query, peer_id in [("sparse", 5), ("spars", None), ("common", None)]:
+    for query, peer_id in [("sparse", 5), ("common", None), ("comm", None)]:
         _, sql = pages(filled, query, peer_id=peer_id)
         assert not reads_recent(sql), (query, peer_id)
+
+
+def test_a_prefix_counts_as_its_words_together(filled, monkeypatch):
+    # "spars" finds no whole word, so the search retries it as a prefix: its words ("sparse") are
+    # in 4% of the messages, a floor; the pages are the planner's whatever the floor.
+    assert postgresql.recent_floor(terms=parse_query("spars"), instance_id=filled.pk, window=5) is not None
+    assert postgresql.recent_floor(terms=parse_query("zzz"), instance_id=filled.pk, window=5) is None
+    monkeypatch.setattr(search, "RANK_WINDOW", 5)
+    monkeypatch.setattr(postgresql, "WALK_DENSITY", 0.0)
+    planners, sql = pages(filled, "spars")
+    assert not reads_recent(sql)
+    monkeypatch.setattr(postgresql, "WALK_DENSITY", 0.05)
+    banded, sql = pages(filled, "spars")
+    assert reads_recent(sql) and banded == planners
+    assert sorted(i for page in banded for i in page) == list(range(EVERY, MESSAGES + 1, EVERY))
 
 
 def test_the_function_reads_through_a_bitmap_never_down_the_primary_key(filled):
