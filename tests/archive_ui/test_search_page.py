@@ -119,5 +119,6 @@ def test_a_dialog_filter_costs_no_query_more_than_all_dialogs(instance, viewer_c
             html = viewer_client.get(URL, params).content.decode()
         counts[name] = len(queries)
         assert "2 results" in html
-    # PostgreSQL reads the words' statistics for a search of every dialog only (search/postgresql.py).
-    assert counts["one"] == counts["all"] - (connection.vendor == "postgresql"), counts
+    # PostgreSQL reads the words' statistics for a search of every dialog only (search/postgresql.py):
+    # once for the whole word, once more for its prefix, as two results are fewer than a page.
+    assert counts["one"] == counts["all"] - 2 * (connection.vendor == "postgresql"), counts
