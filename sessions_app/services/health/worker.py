@@ -24,6 +24,7 @@ from django_tasks_db.management.commands.db_worker import Worker as TaskLoop
 from sessions_app.services.health.delivery import alerts_deliver_due, alerts_next_due
 from sessions_app.services.health.queued import HEALTH_QUEUE
 from sessions_app.services.health.schedule import (
+    SCHEDULE_LEASE_SECONDS,
     health_next_due,
     health_plan,
     health_run_due,
@@ -32,6 +33,8 @@ from sessions_app.services.health.schedule import (
 )
 
 logger = logging.getLogger(__name__)
+
+SCHEDULE_STOP_SECONDS = 25.0  # past the database's lock timeout (SQLite's is 20 s in settings)
 
 IDLE_SECONDS = 1.0  # the longest a thread sleeps while it holds nothing due
 STANDBY_SECONDS = 5.0  # how often a worker without the schedule looks whether it is free
@@ -117,7 +120,7 @@ class HealthWorker:
             chatty.removeFilter(self.quiet)
         return IDLE_SECONDS
 
-    def _loop(self, step: Callable[[], float]) -> None:
+    def _loop(self, step: Callable[[], float], on_exit: Callable[[], None] | None = None) -> None:
         try:
             while not self.stopping.is_set():
                 close_old_connections()
@@ -127,8 +130,21 @@ class HealthWorker:
                     logger.exception("health worker step failed; retrying in %s s", STANDBY_SECONDS)
                     wait = STANDBY_SECONDS
                 self.stopping.wait(wait)
+            if on_exit is not None:
+                on_exit()
         finally:
             connections.close_all()
+
+    def _release(self) -> None:
+        """The schedule thread's last write: after it, nothing of this worker renews the schedule.
+
+        stop() releases too, but a renewal already on its way (waiting for the database's lock
+        on a busy machine) could land after that release and leave the row held for a minute.
+        """
+        try:
+            schedule_release(holder=self.holder)
+        except Exception:  # noqa: BLE001 - the row expires on its own; stop() tries again
+            logger.exception("could not hand the health schedule on; it expires in %s s", SCHEDULE_LEASE_SECONDS)
 
     def start(self) -> None:
         steps = (
@@ -137,7 +153,8 @@ class HealthWorker:
             ("health-queued", self.queued_step),
         )
         for name, step in steps:
-            thread = threading.Thread(target=self._loop, args=(step,), name=name, daemon=True)
+            on_exit = self._release if step == self.schedule_step else None
+            thread = threading.Thread(target=self._loop, args=(step, on_exit), name=name, daemon=True)
             thread.start()
             self.threads.append(thread)
         logger.info("health schedule, alert sender and queued checks started (holder %s on %s)", self.holder, self.host)
@@ -148,4 +165,8 @@ class HealthWorker:
         self.queued.running = False
         for thread in self.threads:
             thread.join(timeout)
+        if self.threads and self.threads[0].is_alive():
+            # The schedule thread may be waiting for the database's lock (up to its timeout) to renew
+            # the row: its own exit releases the row after that renewal, so give it that long.
+            self.threads[0].join(SCHEDULE_STOP_SECONDS)
         schedule_release(holder=self.holder)  # on the caller's connection, which stays the caller's to close
