@@ -6,6 +6,7 @@ a separate `manage.py shell` process, as it would from db_worker.
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import socket
@@ -86,7 +87,10 @@ async def test_a_broadcast_from_another_process_reaches_the_socket(redis_url, se
         " rate=0.0, flood_wait_until=None, dialog=None)\n"
         "event_broadcast(session='prod-bot', kind='archive', data=progress.as_event())\n"
     )
-    done = subprocess.run(
+    # In a thread: a blocking run would stall this event loop, and with it the socket's pending
+    # read from Redis, which times out when the other process is slow to start (a busy machine).
+    done = await asyncio.to_thread(
+        subprocess.run,
         [sys.executable, "manage.py", "shell", "-c", script],
         cwd=ROOT,
         env=env,
