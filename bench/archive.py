@@ -15,6 +15,10 @@ Figures (see bench/README.md):
                                                               target <= 1.15
   e  peak RSS of a whole archive run at two sizes, each in a fresh subprocess (should be flat)
   m  media download bytes per second (bench/_archive_media.py:measure, when present)
+
+For a, b and t the demo Telegram answers from a process of its own (bench/_demo_server.py, over a
+Unix socket), as Telegram's servers do their work elsewhere; its CPU is printed beside the
+clients'. ``--demo-telegram inline`` answers inside the measured process instead, as before.
 """
 
 from __future__ import annotations
@@ -39,6 +43,7 @@ from bench._setup import ADA, log  # noqa: E402
 
 HISTORY = "messages.getHistory"
 CPU: dict[str, float] = {}  # process CPU seconds of the latest bare_telethon() ("a") and full_archive() ("b")
+DEMO_PROCESS: dict[str, int] = {}  # {"demo Telegram": pid} while the demo Telegram answers from its own process
 
 
 def _new_instance(session_name: str, session_string: str) -> Any:
@@ -105,9 +110,11 @@ def bare_telethon(session: str) -> tuple[int, float]:
         finally:
             await client.disconnect()
 
-    started, cpu = time.perf_counter(), time.process_time()
-    count = asyncio.run(run())
-    CPU["a"] = time.process_time() - cpu
+    with _ThreadCpu(DEMO_PROCESS) as others:
+        started, cpu = time.perf_counter(), time.process_time()
+        count = asyncio.run(run())
+        CPU["a"] = time.process_time() - cpu
+    CPU["a demo Telegram"] = others.seconds.get("demo Telegram", float("nan"))
     return count, time.perf_counter() - started
 
 
@@ -165,6 +172,10 @@ class _ThreadCpu:
         self._stop.set()
         if self._thread.is_alive():
             self._thread.join()
+        for name, pid in self._processes.items():  # the other processes' last figure, now
+            cpu, start = self._cpu_of(f"/proc/{pid}/stat"), self._start[name]
+            if cpu is not None and start is not None:
+                self.seconds[name] = cpu - start
 
 
 def _database_backend() -> dict[str, int]:
@@ -189,13 +200,14 @@ def full_archive(instance: Any, *, total: int, label: str, profile: bool = False
         profiler = cProfile.Profile()
         profiler.enable()
     started, cpu, own = time.perf_counter(), time.process_time(), time.thread_time()
-    with _ThreadCpu(_database_backend()) as threads:
+    with _ThreadCpu({**_database_backend(), **DEMO_PROCESS}) as threads:
         run = archive_run_foreground(instance=instance, listener=_listener(total, label))
     elapsed = time.perf_counter() - started
     CPU["b"] = time.process_time() - cpu
     CPU["b reading thread"] = threads.seconds.get("telegram-archive", float("nan"))
     CPU["b storing thread"] = time.thread_time() - own
     CPU["b server"] = threads.seconds.get("server", float("nan"))
+    CPU["b demo Telegram"] = threads.seconds.get("demo Telegram", float("nan"))
     if profiler is not None:
         import pstats
 
@@ -291,7 +303,9 @@ def tgarchive_run(world: Any, session: str, sizes: dict[int, int], workdir: Path
     attempt_dir = workdir / f"tgarchive-{attempt}"  # its own files: a second sync must not find the first's
     attempt_dir.mkdir(exist_ok=True)
     try:
-        result = _tgarchive.run(Path(world.store.path), session, sorted(sizes), attempt_dir)
+        result = _tgarchive.run(
+            Path(world.store.path), session, sorted(sizes), attempt_dir, server=getattr(world, "server_address", "")
+        )
     except (OSError, subprocess.CalledProcessError) as error:
         log(f"(t) tg-archive could not run: {error}")
         return None
@@ -366,18 +380,61 @@ def media_figure(workdir: Path) -> str:
 
 
 def throughput(
-    workdir: Path, *, n: int, dialogs: int, repeat: int = 2, profile: bool = False, tgarchive: bool = True
+    workdir: Path,
+    *,
+    n: int,
+    dialogs: int,
+    repeat: int = 2,
+    profile: bool = False,
+    tgarchive: bool = True,
+    demo: str = "process",
 ) -> dict[str, Any]:
     """(a) and (b) on one world, taking turns: a, b, a, b, ..., a; each figure is the best of its runs.
 
     On a shared machine one pass of either can lose a fifth to a neighbour: the best of several,
     measured alike for both, compares the two tools and not the moments they ran at.
-    """
-    from django.db import connection
 
+    ``demo="process"``: the demo Telegram answers a, b and t from a process of its own
+    (bench/_demo_server.py), as Telegram's servers do their work elsewhere; ``"inline"``: inside
+    the measured process, its CPU charged to whichever tool is being measured.
+    """
     log(f"seeding n={n} messages over {dialogs} dialogs")
     world, session, sizes = _prepare_world(workdir / "demo-main.sqlite3", n=n, dialogs=dialogs)
     log(f"dialog sizes: {sorted(sizes.values(), reverse=True)}")
+    server = None
+    if demo == "process":
+        from bench import _demo_server
+
+        server, address = _demo_server.start_server(workdir / "demo-main.sqlite3", workdir)
+        world = _demo_server.remote_world(workdir / "demo-main.sqlite3", address)
+        _setup.use_world(world)
+        log(f"the demo Telegram answers from its own process (pid {server.pid})")
+        DEMO_PROCESS["demo Telegram"] = server.pid
+    try:
+        figures = _throughput_runs(
+            world, session, sizes, workdir, n=n, repeat=repeat, profile=profile, tgarchive=tgarchive
+        )
+    finally:
+        DEMO_PROCESS.clear()
+        if server is not None:
+            _demo_server.wait_gone(server)
+    figures["demo"] = demo
+    return figures
+
+
+def _throughput_runs(
+    world: Any,
+    session: str,
+    sizes: dict[int, int],
+    workdir: Path,
+    *,
+    n: int,
+    repeat: int,
+    profile: bool,
+    tgarchive: bool,
+) -> dict[str, Any]:
+    from django.db import connection
+
     log("(a) bare Telethon, first pass")
     count_a1, seconds_a1 = bare_telethon(session)
     if count_a1 != n:
@@ -406,6 +463,7 @@ def throughput(
     log("(a) bare Telethon, last pass")
     runs_a.append(bare_telethon(session))
     count_a2, seconds_a2 = runs_a[-1]
+    cpu_a_demo = CPU.get("a demo Telegram", float("nan"))
     rate_a = max(count / seconds for count, seconds in runs_a)
     rate_b, run, seconds_b, cpu_b, history_requests_b = max(runs_b, key=lambda r: r[0])
     saved = run.messages_saved
@@ -441,6 +499,7 @@ def throughput(
         "wall b us": seconds_b / saved * 1e6,
         "wall a us": [seconds_a2 / count_a2 * 1e6, seconds_a1 / count_a1 * 1e6],
         "server us": cpu_b.get("b server", float("nan")) / saved * 1e6,
+        "demo us": [cpu_a_demo / count_a2 * 1e6, cpu_b.get("b demo Telegram", float("nan")) / saved * 1e6],
     }
 
 
@@ -465,6 +524,14 @@ def print_throughput(f: dict[str, Any]) -> None:
         f"storing (the run's thread) {f['storing us']:.0f} us/msg CPU{server}, "
         f"wall {f['wall b us']:.0f} us/msg (a: {f['wall a us'][0]:.0f} and {f['wall a us'][1]:.0f} us/msg)"
     )
+    if f.get("demo") == "process":
+        demo_a, demo_b = f["demo us"]
+        print(
+            f"    the demo Telegram's own process (what Telegram's servers do): {demo_a:.0f} us/msg CPU during a, "
+            f"{demo_b:.0f} during b"
+        )
+    else:
+        print("    the demo Telegram answered inside the measured process (--demo-telegram inline)")
     paired = f["c paired"]
     print(
         f"(c) b/a = {paired:.2f} on {engine}, the median of each b over the mean of the a runs before and after it "
@@ -472,7 +539,9 @@ def print_throughput(f: dict[str, Any]) -> None:
     )
 
 
-def sqlite_beside(workdir: Path, *, n: int, dialogs: int, repeat: int, skip_tgarchive: bool) -> dict[str, Any]:
+def sqlite_beside(
+    workdir: Path, *, n: int, dialogs: int, repeat: int, skip_tgarchive: bool, demo: str
+) -> dict[str, Any]:
     """a, b and c on SQLite in a fresh subprocess, beside the figures of the --database-url engine."""
     log("a, b and c on SQLite too, in a fresh subprocess")
     env = dict(os.environ)
@@ -489,6 +558,8 @@ def sqlite_beside(workdir: Path, *, n: int, dialogs: int, repeat: int, skip_tgar
             str(dialogs),
             "--repeat",
             str(repeat),
+            "--demo-telegram",
+            demo,
             *(["--skip-tgarchive"] if skip_tgarchive else []),
         ],
         env=env,
@@ -518,6 +589,13 @@ def main() -> None:
     parser.add_argument("--skip-flood", action="store_true")
     parser.add_argument("--skip-rss", action="store_true")
     parser.add_argument("--profile", action="store_true", help="cProfile the archive run (b), stats on stderr")
+    parser.add_argument(
+        "--demo-telegram",
+        choices=("process", "inline"),
+        default="process",
+        help="where the demo Telegram answers a, b and t: its own process, as Telegram's servers are "
+        "elsewhere (default), or inside the measured process",
+    )
     parser.add_argument("--repeat", type=int, default=2, help="runs of b and of t (a: one more); the best of each")
     parser.add_argument("--rss-child", type=int, default=0, help=argparse.SUPPRESS)
     parser.add_argument("--world", default="", help=argparse.SUPPRESS)
@@ -536,7 +614,12 @@ def main() -> None:
         return
     if args.throughput_child:
         figures = throughput(
-            workdir, n=args.n, dialogs=args.dialogs, repeat=args.repeat, tgarchive=not args.skip_tgarchive
+            workdir,
+            n=args.n,
+            dialogs=args.dialogs,
+            repeat=args.repeat,
+            tgarchive=not args.skip_tgarchive,
+            demo=args.demo_telegram,
         )
         for name in ("world", "session", "sizes"):
             del figures[name]
@@ -554,6 +637,7 @@ def main() -> None:
         repeat=args.repeat,
         profile=args.profile,
         tgarchive=not args.skip_tgarchive,
+        demo=args.demo_telegram,
     )
     figures.pop("world"), figures.pop("session")
     sizes = figures.pop("sizes")
@@ -563,7 +647,12 @@ def main() -> None:
     sqlite_figures: dict[str, Any] | None = None
     if figures["engine"] != "sqlite":
         sqlite_figures = sqlite_beside(
-            workdir, n=args.n, dialogs=args.dialogs, repeat=args.repeat, skip_tgarchive=args.skip_tgarchive
+            workdir,
+            n=args.n,
+            dialogs=args.dialogs,
+            repeat=args.repeat,
+            skip_tgarchive=args.skip_tgarchive,
+            demo=args.demo_telegram,
         )
         print_throughput(sqlite_figures)
     sys.stdout.flush()

@@ -106,10 +106,11 @@ def _history_rows(
     limit = max(0, min(request.limit, MAX_LIMIT))
     low, high = max(request.min_id, 0), request.max_id or 2**62
     upper = request.offset_id
-    if not upper and request.offset_date:
+    offset_date = int(ts(request.offset_date))  # 0 on the wire (read back as the epoch) means none
+    if not upper and offset_date:
         first = call.db.execute(
             "SELECT id FROM messages WHERE owner = ? AND peer = ? AND date >= ? ORDER BY date, id LIMIT 1",
-            (owner, peer, int(ts(request.offset_date))),
+            (owner, peer, offset_date),
         ).fetchone()
         upper = int(first["id"]) if first else 0
     upper = upper or 2**62
@@ -156,7 +157,7 @@ def get_history(call: Call, request: functions.messages.GetHistoryRequest) -> ty
         )
     whole = (
         not request.offset_id
-        and not request.offset_date
+        and not int(ts(request.offset_date))
         and not request.add_offset
         and not request.min_id
         and not request.max_id

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import datetime
+
 import pytest
 from telethon import errors, functions, types
 
@@ -54,6 +56,25 @@ class MessagesContract:
             m.id async for m in client.iter_messages(news, reverse=True, min_id=300, limit=120, wait_time=0)
         ] == list(range(301, 421))
         assert [m.id async for m in client.iter_messages(news, offset_id=200, limit=3, wait_time=0)] == [199, 198, 197]
+        await client.disconnect()
+
+    async def test_an_offset_date_of_zero_means_no_offset(self, telegram: Harness) -> None:
+        # On the wire an absent offset_date is 0, which Telethon reads back as the epoch: a server
+        # that sees the request as sent (bench/_demo_server.py) gets a datetime, not None.
+        client = await signed_in(telegram)
+        news = (await dialog(client, "Demo News")).input_entity
+
+        async def page(offset_date: datetime.datetime | None) -> list[int]:
+            answer = await client(
+                functions.messages.GetHistoryRequest(
+                    peer=news, offset_id=0, offset_date=offset_date, add_offset=0, limit=5, max_id=0, min_id=0, hash=0
+                )
+            )
+            return [m.id for m in answer.messages]
+
+        newest = await page(None)
+        assert len(newest) == 5 and newest == sorted(newest, reverse=True)
+        assert await page(datetime.datetime.fromtimestamp(0, datetime.UTC)) == newest
         await client.disconnect()
 
     async def test_history_windows_follow_add_offset(self, telegram: Harness) -> None:
