@@ -34,6 +34,14 @@ class AuthorizationOut(Schema):
     date_active: datetime | None
     official_app: bool
     terminable: bool
+    # What it is to the dashboard: another instance's key (its SESSION and name, when the caller
+    # may see that instance), and for another device, the security watch's mark.
+    instance_session: str
+    instance_name: str
+    watched: str | None  # "baseline", "new" or "known" for whose == "device"; else null
+    first_seen_at: datetime | None  # when a check first saw it
+    known_by: str  # who marked it as known: a username, "a former team member", or "" if nobody
+    known_at: datetime | None
 
 
 class AuthorizationsOut(Schema):
@@ -70,6 +78,12 @@ def authorizations(request: HttpRequest, session: str) -> AuthorizationsOut:
                 date_active=row.item.date_active,
                 official_app=row.item.official_app,
                 terminable=row.terminable,
+                instance_session=row.instance_session,
+                instance_name=row.instance_name,
+                watched=None if row.watched is None else str(row.watched),
+                first_seen_at=row.seen_at,
+                known_by=row.known_by,
+                known_at=row.known_at,
             )
             for row in view.rows
         ],

@@ -9,7 +9,9 @@ from django.utils import timezone
 from sessions_app.models import AuditEvent, Message
 from sessions_app.models_health import AlertDelivery
 from sessions_app.services.archive_runs import archive_run_foreground
-from tests.conftest import log_in
+from sessions_app.services.health.check import health_check
+from sessions_app.services.sessions import session_save
+from tests.conftest import ADA, log_in
 
 
 def test_a_viewer_lists_the_accounts_sessions_with_exact_hashes(telegram, viewer_api, instance):
@@ -21,6 +23,29 @@ def test_a_viewer_lists_the_accounts_sessions_with_exact_hashes(telegram, viewer
     assert str(instance.connector_authorization_hash) in hashes
     assert [item["current"] for item in response.json()["items"]].count(True) == 1  # the dashboard's own key
     assert response.json()["can_terminate_now"] is False  # Telegram's 24-hour rule on a fresh key
+
+
+def test_the_list_carries_the_watchs_marks_as_the_page_shows_them(
+    telegram, operator, operator_client, viewer_api, instance
+):
+    log_in(instance)
+    session_save(instance=instance, actor=None)
+    instance.refresh_from_db()
+    telegram.foreign_login(ADA, device_model="Old laptop")
+    health_check(instance=instance)  # the baseline
+    newcomer = telegram.foreign_login(ADA, device_model="iPhone 15 Pro")
+    marked = telegram.foreign_login(ADA, device_model="Pixel 8")
+    assert operator_client.post(f"/instances/prod-bot/authorizations/{marked}/known/").status_code == 302
+    items = {
+        item["hash"]: item for item in viewer_api.call("GET", "instances/prod-bot/authorizations/").json()["items"]
+    }
+    by_device = {item["device_model"]: item for item in items.values()}
+    assert by_device["Old laptop"]["watched"] == "baseline" and by_device["Old laptop"]["first_seen_at"]
+    assert items[str(newcomer)]["watched"] == "new" and items[str(newcomer)]["known_by"] == ""
+    assert items[str(marked)]["watched"] == "known" and items[str(marked)]["known_by"] == operator.username
+    assert items[str(marked)]["known_at"]
+    own = [item for item in items.values() if item["whose"] in ("connector", "dashboard")]
+    assert len(own) == 2 and all(item["watched"] is None for item in own)
 
 
 def test_an_owner_terminates_a_device_once_telegram_allows_it(telegram, clock, owner, owner_api, instance):
