@@ -279,6 +279,16 @@ class ImportForm(forms.Form):
         return form
 
 
+class UseStoredForm(forms.Form):
+    """The conflict page's "Use the stored one": the password, for a stored session of a 2FA account."""
+
+    password = two_step_password_field(
+        "2FA password (only if the account has two-step verification)",
+        "Using the stored session makes the dashboard's own authorization from it; an account with two-step "
+        "verification asks for its password then. Used once, never stored.",
+    )
+
+
 class VerifyForm(forms.Form):
     """Verify's optional password: needed when it adopts an object of a 2FA account the dashboard did not write."""
 

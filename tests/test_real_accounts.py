@@ -12,6 +12,7 @@ import pytest
 from telethon import errors as telethon_errors
 
 from sessions_app.models import AuditEvent, InstanceStatus
+from sessions_app.services.sessions import session_save
 from sessions_app.storage import get_session_storage
 from sessions_app.telegram import mint
 from sessions_app.telegram.client import default_credentials
@@ -228,3 +229,46 @@ def test_active_sessions_marks_a_login_waiting_for_the_password_and_unconfirmed_
     page = client_for(owner).get(f"{DETAIL}authorizations/").content.decode()
     assert "waiting for the 2FA password" in page
     assert "unconfirmed" in page
+
+
+# -- a conflict resolved with "Use the stored one" ---------------------------------------------------
+
+
+def _conflict_with_a_2fa_object(operator_client, instance) -> str:
+    """The dashboard holds Ada's session; a connector wrote Bea's (2FA) over the object since."""
+    string = bea_session()
+    log_in(instance)
+    session_save(instance=instance, actor=None)
+    instance.refresh_from_db()
+    get_session_storage().save(instance.session, string, expected_etag=instance.object_etag)
+    conflict = operator_client.post(f"{DETAIL}save/")
+    assert conflict.status_code == 409 and 'name="password"' in conflict.content.decode()
+    return string
+
+
+def test_use_the_stored_one_adopts_a_2fa_object_with_its_password(telegram, operator_client, instance):
+    string = _conflict_with_a_2fa_object(operator_client, instance)
+    response = operator_client.post(f"{DETAIL}save/", {"resolve": "use_stored", "password": BEA_PASSWORD})
+    assert response.status_code == 302
+    instance.refresh_from_db()
+    assert instance.session_string == string and instance.status == InstanceStatus.ACTIVE
+    assert_exactly_connector_and_dashboard(telegram, instance, BEA_ID)
+    assert AuditEvent.objects.filter(instance=instance, action="session.use_stored", outcome="ok").exists()
+
+
+@pytest.mark.parametrize("password", ["", "not it"])
+def test_use_the_stored_one_without_the_right_password_asks_again_on_the_conflict_page(
+    telegram, operator_client, instance, password
+):
+    string = _conflict_with_a_2fa_object(operator_client, instance)
+    before = instance.session_string
+    response = operator_client.post(f"{DETAIL}save/", {"resolve": "use_stored", "password": password})
+    assert response.status_code == 400
+    page = response.content.decode()
+    assert "two-step verification" in page and "Use the stored one" in page and "Overwrite it" in page
+    assert string not in page and (not password or password not in page)
+    instance.refresh_from_db()
+    assert instance.session_string == before  # nothing adopted; the object is still Bea's
+    assert get_session_storage().load(instance.session).content == string
+    assert waiting_for_password(telegram, BEA_ID) == 0
+    assert len(teleconnect_authorizations(telegram, BEA_ID)) == 1  # the connector's only

@@ -154,8 +154,17 @@ def session_save_after_login(*, instance: ConnectorInstance, actor: Actor) -> st
     return ""
 
 
-def session_use_stored(*, instance: ConnectorInstance, actor: Actor) -> ConnectorInstance:
-    """The explicit "use the stored one" choice: adopt the object's session after checking it works."""
+def stored_conflict(instance: ConnectorInstance) -> StoreConflict:
+    """The write conflict as it stands now: what a save of this instance's session would meet."""
+    return get_session_storage().conflict(instance.session, expected_etag=instance.object_etag)
+
+
+def session_use_stored(*, instance: ConnectorInstance, actor: Actor, password: str | None = None) -> ConnectorInstance:
+    """The explicit "use the stored one" choice: adopt the object's session after checking it works.
+
+    `password`: the account's 2FA password, used once to mint the dashboard's key from the
+    stored session when the account has one (never stored).
+    """
     store = get_session_storage()
     loaded = store.load(instance.session)
     if loaded.is_fresh:
@@ -167,7 +176,7 @@ def session_use_stored(*, instance: ConnectorInstance, actor: Actor) -> Connecto
         instance_set_status(instance=instance, status=InstanceStatus.ACTIVE, actor=actor, fields=fields)
         audit_record(instance=instance, actor=actor, action="session.use_stored", detail={"result": "same key"})
         return instance
-    _adopt_stored(instance=instance, actor=actor, loaded=loaded, action="session.use_stored")
+    _adopt_stored(instance=instance, actor=actor, loaded=loaded, action="session.use_stored", password=password)
     return instance
 
 

@@ -162,6 +162,10 @@ class SessionStore:
         """The stored object's metadata, or None when there is no object. Never reads the content."""
         raise NotImplementedError
 
+    def conflict(self, session: str, *, expected_etag: str | None) -> StoreConflict:
+        """The conflict a write expecting `expected_etag` would meet now, with the object's info (one HEAD)."""
+        return self._conflict(session_key(session), expected_etag or None, self.head(session), "writing")
+
     def list_sessions(self) -> list[ListedObject]:
         """Every session object in the store (keys telegram/{SESSION}/session.txt), sorted by SESSION.
 

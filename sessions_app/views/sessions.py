@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
@@ -10,7 +12,7 @@ from django.utils import timezone
 from django.views.decorators.debug import sensitive_post_parameters, sensitive_variables
 from django.views.decorators.http import require_http_methods, require_POST
 
-from sessions_app.forms import VerifyForm, two_step_password_field
+from sessions_app.forms import UseStoredForm, VerifyForm, two_step_password_field
 from sessions_app.http import AuthenticatedHttpRequest
 from sessions_app.models import Role
 from sessions_app.selectors import instance_state
@@ -29,13 +31,37 @@ from sessions_app.views.instances import instance_detail_page
 NEEDS_DASHBOARD_KEY = "Verify, Active sessions, Terminate and Archive"
 
 
+def _conflict_page(
+    request: AuthenticatedHttpRequest, instance: Any, conflict: StoreConflict, form: UseStoredForm, *, status: int
+) -> HttpResponse:
+    return render(
+        request,
+        "sessions_app/conflict.html",
+        {"instance": instance, "conflict": conflict, "current": conflict.current, "use_stored_form": form},
+        status=status,
+    )
+
+
+@sensitive_post_parameters("password")
+@sensitive_variables("password")
 @require_POST
 def session_save(request: AuthenticatedHttpRequest, session: str) -> HttpResponse:
     instance, _ = instance_for(request, session, Role.OPERATOR)
     choice = request.POST.get("resolve", "")
     try:
         if choice == "use_stored":
-            session_service.session_use_stored(instance=instance, actor=request.user)
+            form = UseStoredForm(request.POST)
+            password = form.cleaned_data["password"] if form.is_valid() else ""
+            try:
+                session_service.session_use_stored(instance=instance, actor=request.user, password=password or None)
+            except TelegramError as error:
+                if error.field != "password":
+                    raise
+                # A 2FA account's stored session: the sentence goes next to the password field,
+                # and the conflict (still unresolved) is shown again.
+                form.add_error("password", error.message)
+                instance.refresh_from_db()
+                return _conflict_page(request, instance, session_service.stored_conflict(instance), form, status=400)
             messages.success(request, "Using the stored session: it works and is now this instance's session.")
         elif choice == "overwrite":
             info = session_service.session_save(
@@ -47,12 +73,7 @@ def session_save(request: AuthenticatedHttpRequest, session: str) -> HttpRespons
             messages.success(request, f"Saved to {instance.object_key} (ETag {info.etag}).")
     except StoreConflict as conflict:
         instance.refresh_from_db()
-        return render(
-            request,
-            "sessions_app/conflict.html",
-            {"instance": instance, "conflict": conflict, "current": conflict.current},
-            status=409,
-        )
+        return _conflict_page(request, instance, conflict, UseStoredForm(), status=409)
     except StoreError as error:
         messages.error(
             request,
