@@ -162,3 +162,78 @@ def test_with_an_instance_other_api_credentials_are_refused_before_any_code(tele
     with pytest.raises(CommandError, match="logs in with API ID"):
         _run("--instance", instance.session, lines=["12345", "f" * 32, ADA])
     assert not SendCodeAttempt.objects.exists()
+
+
+# --- An account that must set up a login email first, and codes that go by email ---
+
+EVE, EVE_EMAIL = "+9996631005", "eve@example.org"
+
+
+class _Typed:
+    """Lines typed at the prompts; a callable is evaluated when its prompt comes (a code emailed just then)."""
+
+    def __init__(self, lines: list) -> None:
+        self.lines = list(lines)
+
+    def readline(self) -> str:
+        if not self.lines:
+            return ""
+        line = self.lines.pop(0)
+        return (line() if callable(line) else line) + "\n"
+
+
+def _run_typed(*args, lines: list):
+    out, err = StringIO(), StringIO()
+    call_command("generate_session", *args, stdin=_Typed(lines), stdout=out, stderr=err)
+    return out.getvalue(), err.getvalue()
+
+
+def test_it_sets_up_the_login_email_telegram_asks_for_then_signs_in(telegram, db):
+    out, err = _run_typed(
+        lines=[
+            "",
+            "",
+            EVE,
+            "not an address",
+            EVE_EMAIL,
+            lambda: telegram.last_email_code(EVE_EMAIL),
+            lambda: telegram.last_code(EVE.lstrip("+")),
+        ]
+    )
+    session = out.strip().splitlines()[-1].removeprefix("TELEGRAM_SESSION=")
+    assert telegram.is_authorized(session)
+    assert "login email set up" in err and "Enter an email address" in err
+    assert "by email to" in err  # where each code went
+    assert telegram.login_email(EVE.lstrip("+")) == EVE_EMAIL
+    actions = list(AuditEvent.objects.filter(outcome="ok").values_list("action", flat=True))
+    assert {"login.email", "login.email_verified", "login.code"} <= set(actions)
+    assert EVE_EMAIL not in str(list(AuditEvent.objects.values_list("detail", flat=True)))
+
+
+def test_with_an_instance_it_sets_up_the_login_email_then_stores_the_session(telegram, instance):
+    out, err = _run_typed(
+        "--instance",
+        instance.session,
+        lines=[
+            "",
+            "",
+            EVE,
+            EVE_EMAIL,
+            "00000",  # a wrong emailed code: said, and asked again
+            lambda: telegram.last_email_code(EVE_EMAIL),
+            lambda: telegram.last_code(EVE.lstrip("+")),
+        ],
+    )
+    instance.refresh_from_db()
+    assert instance.status == "active" and telegram.is_authorized(instance.session_string)
+    assert not PendingLogin.objects.filter(instance=instance).exists()
+    assert "by email to" in err and "login email set up" in err
+    assert instance.session_string not in out + err
+    assert telegram.login_email(EVE.lstrip("+")) == EVE_EMAIL
+
+
+def test_a_login_email_left_unconfirmed_cancels_the_instances_login(telegram, instance):
+    with pytest.raises(CommandError, match="Input ended"):
+        _run_typed("--instance", instance.session, lines=["", "", EVE, EVE_EMAIL])
+    instance.refresh_from_db()
+    assert instance.status == "new" and not PendingLogin.objects.filter(instance=instance).exists()

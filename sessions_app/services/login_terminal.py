@@ -101,3 +101,28 @@ def terminal_sign_in_password(*, needed: PasswordNeeded, password: str, api: Api
 def _audit_signed_in(signed_in: telegram.SignedIn, *, method: str) -> None:
     detail = {"via": VIA, "telegram_user_id": signed_in.account.user_id}
     audit_record(instance=None, actor=None, action=f"login.{method}", detail=detail)
+
+
+def terminal_send_email_code(
+    *, sent: telegram.SentCode, phone: str, email: str, api: ApiCredentials
+) -> telegram.SentCode:
+    """account.sendVerifyEmailCode: the login email Telegram wants set up first; it emails a code there."""
+    with _audited("login.email"):
+        emailed = telegram.send_email_code(
+            session=sent.session, phone=phone, phone_code_hash=sent.phone_code_hash, email=email, api=api
+        )
+    audit_record(instance=None, actor=None, action="login.email", detail={"via": VIA, "code_type": emailed.code_type})
+    return emailed
+
+
+def terminal_verify_login_email(
+    *, sent: telegram.SentCode, phone: str, code: str, api: ApiCredentials
+) -> telegram.SentCode:
+    """account.verifyEmail with the emailed code; returns the login code Telegram sends next."""
+    with _audited("login.email_verified"):
+        login_code = telegram.verify_login_email(
+            session=sent.session, phone=phone, phone_code_hash=sent.phone_code_hash, code=code, api=api
+        )
+    detail = {"via": VIA, "code_type": login_code.code_type}
+    audit_record(instance=None, actor=None, action="login.email_verified", detail=detail)
+    return login_code

@@ -1,8 +1,9 @@
 """The terminal login of the telegram-agent plugin's generate_session.py, on teleconnect's boundary.
 
-Prompts for API id and hash, phone, code and (if the account has one) the 2FA password, then
-prints TELEGRAM_API_ID= / TELEGRAM_API_HASH= / TELEGRAM_SESSION= lines for a .env file, or with
---instance stores the session (encrypted) on that instance instead of printing it.
+Prompts for API id and hash, phone, the login email when Telegram wants one set up first (and the
+code it emails there), the code (saying where Telegram sent it) and, if the account has one, the
+2FA password, then prints TELEGRAM_API_ID= / TELEGRAM_API_HASH= / TELEGRAM_SESSION= lines for a
+.env file, or with --instance stores the session (encrypted) on that instance instead of printing it.
 
 Every step goes through the services like the login page's. With --instance they are the page's
 own steps (services.login: the instance's lease and pending state, the send-code limits, the
@@ -18,18 +19,35 @@ from typing import Any, TextIO
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from sessions_app.forms import PhoneForm
+from sessions_app.forms import EmailForm, PhoneForm, code_prompt
 from sessions_app.models import ConnectorInstance, InstanceStatus, LoginStep
 from sessions_app.selectors.instances import pending_login_for
 from sessions_app.services import login as login_service
 from sessions_app.services.errors import ActionRefused
 from sessions_app.services.instances import instance_credentials
-from sessions_app.services.login_terminal import terminal_send_code, terminal_sign_in_code, terminal_sign_in_password
+from sessions_app.services.login_terminal import (
+    terminal_send_code,
+    terminal_send_email_code,
+    terminal_sign_in_code,
+    terminal_sign_in_password,
+    terminal_verify_login_email,
+)
 from sessions_app.telegram.client import ApiCredentials, default_credentials
-from sessions_app.telegram.errors import CodeExpired, CodeInvalid, PasswordInvalid, PasswordNeeded, TelegramError
-from sessions_app.telegram.login import SentCode, SignedIn
+from sessions_app.telegram.errors import (
+    CodeEmpty,
+    CodeInvalid,
+    EmailCodeInvalid,
+    EmailSetupCodeInvalid,
+    PasswordInvalid,
+    PasswordNeeded,
+    TelegramError,
+    WordInvalid,
+)
+from sessions_app.telegram.login import EMAIL_SETUP, SET_UP_EMAIL, SentCode, SignedIn
 
 MAX_TRIES = 3
+# A mistyped code is asked for again; an expired one (or any other error) ends the command.
+RETYPE = (CodeInvalid, CodeEmpty, WordInvalid, EmailCodeInvalid, EmailSetupCodeInvalid)
 
 
 class Command(BaseCommand):
@@ -56,7 +74,10 @@ class Command(BaseCommand):
             if instance is not None:
                 self._log_instance_in(instance, phone)
             else:
-                signed_in = self._sign_in(phone, terminal_send_code(phone=phone, api=api), api)
+                sent = terminal_send_code(phone=phone, api=api)
+                if sent.code_type == SET_UP_EMAIL:
+                    sent = self._set_up_email(phone, sent, api)
+                signed_in = self._sign_in(phone, sent, api)
         except (TelegramError, ActionRefused) as exc:
             raise CommandError(exc.message) from None
         except EOFError:
@@ -105,15 +126,46 @@ class Command(BaseCommand):
         phone: str = form.cleaned_data["phone"]
         return phone
 
+    def _ask_code(self, code_type: str, length: int | None, hint: str, next_type: str = "") -> str:
+        """The code, asked with where Telegram sent it ("by SMS", "by email to d***@example.com", ...)."""
+        prompt = code_prompt(code_type, length, hint, next_type)
+        where = f" ({prompt.where})" if prompt.where else ""
+        return self._ask(f"Code Telegram sent you{where}: ")
+
+    def _ask_email(self) -> str:
+        self.stderr.write("Telegram wants a login email set up for this account before it sends a login code.")
+        for attempt in range(1, MAX_TRIES + 1):
+            form = EmailForm({"email": self._ask("Login email (Telegram emails a code to it now): ")})
+            if form.is_valid():
+                email: str = form.cleaned_data["email"]
+                return email
+            if attempt == MAX_TRIES:
+                raise CommandError(" ".join(str(error) for error in form.errors["email"]))
+            self.stderr.write(" ".join(str(error) for error in form.errors["email"]))
+        raise CommandError("No login email given.")
+
+    def _set_up_email(self, phone: str, sent: SentCode, api: ApiCredentials) -> SentCode:
+        """The login email first: the address, the code Telegram emails there; returns the login code's SentCode."""
+        emailed = terminal_send_email_code(sent=sent, phone=phone, email=self._ask_email(), api=api)
+        for attempt in range(1, MAX_TRIES + 1):
+            code = self._ask_code(emailed.code_type, emailed.length, emailed.hint)
+            try:
+                return terminal_verify_login_email(sent=emailed, phone=phone, code=code, api=api)
+            except RETYPE as exc:
+                if attempt == MAX_TRIES:
+                    raise
+                self.stderr.write(exc.message)
+        raise CommandError("Too many wrong codes.")
+
     def _sign_in(self, phone: str, sent: SentCode, api: ApiCredentials) -> SignedIn:
         for attempt in range(1, MAX_TRIES + 1):
-            code = self._ask("Code Telegram sent you: ")
+            code = self._ask_code(sent.code_type, sent.length, sent.hint, sent.next_type)
             try:
                 return terminal_sign_in_code(sent=sent, phone=phone, code=code, api=api)
             except PasswordNeeded as needed:
                 return self._password(needed, api)
-            except (CodeInvalid, CodeExpired) as exc:
-                if attempt == MAX_TRIES or isinstance(exc, CodeExpired):
+            except RETYPE as exc:
+                if attempt == MAX_TRIES:
                     raise
                 self.stderr.write(exc.message)
         raise CommandError("Too many wrong codes.")
@@ -135,8 +187,10 @@ class Command(BaseCommand):
     # minted. The command has no team user: the steps are audited with no actor.
 
     def _log_instance_in(self, instance: ConnectorInstance, phone: str) -> None:
-        login_service.login_send_code(instance=instance, actor=None, phone=phone)
+        pending = login_service.login_send_code(instance=instance, actor=None, phone=phone)
         try:
+            if pending.step == LoginStep.EMAIL:
+                login_service.login_submit_email(instance=instance, actor=None, email=self._ask_email())
             if self._enter_code(instance):
                 self._enter_password(instance)
         except BaseException:
@@ -145,18 +199,29 @@ class Command(BaseCommand):
             raise
 
     def _enter_code(self, instance: ConnectorInstance) -> bool:
-        """The code step; True when the account has 2FA and the password step comes next."""
-        for attempt in range(1, MAX_TRIES + 1):
-            code = self._ask("Code Telegram sent you: ")
+        """The code step; True when the account has 2FA and the password step comes next.
+
+        A code confirming a new login email is followed by the login code (Telegram emails it).
+        """
+        attempt = 0
+        while attempt < MAX_TRIES:
+            attempt += 1
+            pending = pending_login_for(instance)
+            if pending is None:
+                return False
+            code = self._ask_code(pending.code_type, pending.code_length, pending.code_hint, pending.next_type)
             try:
                 login_service.login_submit_code(instance=instance, actor=None, code=code)
-            except (CodeInvalid, CodeExpired) as exc:
-                if attempt == MAX_TRIES or isinstance(exc, CodeExpired):
+            except RETYPE as exc:
+                if attempt == MAX_TRIES:
                     raise
                 self.stderr.write(exc.message)
                 continue
-            pending = pending_login_for(instance)
-            return pending is not None and pending.step == LoginStep.PASSWORD
+            after = pending_login_for(instance)
+            if pending.code_type == EMAIL_SETUP and after is not None and after.step == LoginStep.CODE:
+                attempt = 0  # the email is confirmed: now the login code itself
+                continue
+            return after is not None and after.step == LoginStep.PASSWORD
         raise CommandError("Too many wrong codes.")
 
     def _enter_password(self, instance: ConnectorInstance) -> None:
