@@ -121,7 +121,7 @@ def test_the_attention_count_is_the_visible_instances_with_a_problem(owner, outs
 
 @on_postgresql
 def test_postgresql_pages_and_searches_the_list_by_its_indexes(admin_user):
-    """The queries have the shape the indexes of migration 0022 serve (with sequential scans off, so
+    """The queries have the shape the indexes of migrations 0022 and 0024 serve (with sequential scans off, so
     that the plan shows whether an index can answer, whatever this small table's statistics say)."""
     ConnectorInstance.objects.bulk_create(
         ConnectorInstance(session=f"conn-{i:05d}", name=f"Team {i % 97}") for i in range(3000)
@@ -143,8 +143,13 @@ def test_postgresql_pages_and_searches_the_list_by_its_indexes(admin_user):
     assert "sessions_app_instance_list_by_name" in by_name and "->  Sort" not in by_name  # an incremental sort at most
     assert "sessions_app_instance_list_search" in plan(instances_matching(visible, "team 42").order_by())  # the count
     with connection.cursor() as cursor:
-        cursor.execute("SELECT indexdef FROM pg_indexes WHERE indexname = 'sessions_app_instance_list_by_session'")
-        assert "INCLUDE (id)" in cursor.fetchone()[0]
+        # Migration 0024: the search text too, so a common text is tested in the index, not in the rows.
+        cursor.execute(
+            "SELECT indexname, indexdef FROM pg_indexes WHERE indexname LIKE 'sessions_app_instance_list_by_%'"
+        )
+        definitions = dict(cursor.fetchall())
+    assert definitions["sessions_app_instance_list_by_session"].endswith("INCLUDE (id, list_search_text)")
+    assert definitions["sessions_app_instance_list_by_name"].endswith("INCLUDE (name, id, list_search_text)")
 
 
 @pytest.mark.parametrize("minutes", [0, 0.5, 1, 59, 60, 61, 119.9, 600, 1439.99, 1440, 1441, 60 * 24 * 45])
