@@ -10,15 +10,24 @@ from datetime import UTC, datetime, timedelta
 from enum import Enum
 from typing import Any, TypedDict
 
+from django.conf import settings
 from django.contrib.auth.models import AnonymousUser, User
 from django.core.paginator import Page, Paginator
-from django.db.models import Case, F, OrderBy, Q, QuerySet, Value, When
-from django.db.models.functions import Lower
+from django.db.models import Case, F, OrderBy, Q, QuerySet, TextField, Value, When
+from django.db.models.functions import Cast, Lower
 from django.urls import reverse
 from django.utils import timezone, translation
 from django.utils.timesince import timesince
 
-from sessions_app.models import LIST_SEPARATOR, AuditEvent, ConnectorInstance, InstanceStatus, PendingLogin
+from sessions_app.crypto import SecretUnreadable, decrypt
+from sessions_app.models import (
+    LIST_SEPARATOR,
+    AuditEvent,
+    ConnectorInstance,
+    InstanceStatus,
+    PendingLogin,
+    mask_phone,
+)
 from sessions_app.models_health import Health
 
 
@@ -75,7 +84,7 @@ _STATUS_RANK = Case(
 
 # The columns a row of the list shows: the wide ones (secrets, store metadata) stay in the table.
 _LIST_COLUMNS = (
-    "session", "name", "status", "phone", "telegram_name", "telegram_username", "connector_active_at", "updated_at",
+    "session", "name", "status", "telegram_name", "telegram_username", "connector_active_at", "updated_at",
 )  # fmt: skip
 _STATUS_LABELS = dict(InstanceStatus.choices)
 _HEALTH_LABELS = dict(Health.choices)
@@ -126,6 +135,8 @@ class InstancePaginator(Paginator[Any]):
                 health_reason=F("health__reason"),
                 health_failing_since=F("health__failing_since"),
                 health_checked_at=F("health__checked_at"),
+                # The stored token, not the decrypted number: see _masked_phone().
+                phone_token=Cast("phone", TextField()),
             )
         )
         page.object_list = list_rows(instances_sorted(page_rows, self.sort))
@@ -194,11 +205,31 @@ def list_rows(instances: Iterable[ConnectorInstance], *, now: datetime | None = 
                 connector_active=_ago(instance.connector_active_at, now),
                 telegram_name=instance.telegram_name,
                 telegram_username=instance.telegram_username,
-                phone_masked=instance.phone_masked,
+                phone_masked=_row_phone(instance),
                 updated=timezone.localtime(instance.updated_at).strftime("%Y-%m-%d %H:%M"),
             )
         )
     return rows
+
+
+def _row_phone(instance: ConnectorInstance) -> str:
+    token = getattr(instance, "phone_token", None)
+    if token is None:  # a row loaded with the phone itself
+        return instance.phone_masked
+    return _masked_phone(token, tuple(settings.SESSION_ENCRYPTION_KEYS)) if token else ""
+
+
+@functools.lru_cache(maxsize=4096)
+def _masked_phone(token: str, keys: tuple[str, ...]) -> str:
+    """The masked number of a stored phone token, decrypted once per token (and keys) in a process.
+
+    A list page showed 50 numbers and decrypted each on every request. Only the masked form is
+    kept, which the page prints anyway; a new token (a new number, a rotated key) is a new entry.
+    """
+    try:
+        return mask_phone(decrypt(token))
+    except SecretUnreadable:
+        return "(cannot be decrypted)"
 
 
 def _ago(moment: datetime | None, now: datetime) -> str:

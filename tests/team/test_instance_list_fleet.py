@@ -103,6 +103,19 @@ def test_the_page_escapes_what_a_row_holds(owner, owner_client):
     assert "<script>x</script>" not in page and "&lt;script&gt;x&lt;/script&gt;" in page
 
 
+def test_the_masked_number_follows_the_stored_number(owner, owner_client):
+    instance = ConnectorInstance.objects.create(session="alpha", name="Alpha", phone="+9996621001")
+    Membership.objects.create(user=owner, instance=instance, role=Role.OWNER)
+    page = owner_client.get("/").content.decode()
+    assert "+999*****01" in page and "9996621001" not in page
+    instance.phone = "+9996631077"
+    instance.save(update_fields=["phone"])
+    page = owner_client.get("/").content.decode()
+    assert "+999*****77" in page and "+999*****01" not in page
+    ConnectorInstance.objects.filter(pk=instance.pk).update(phone="")
+    assert "+999*****" not in owner_client.get("/").content.decode()
+
+
 def test_the_attention_count_is_the_visible_instances_with_a_problem(owner, outsider, admin_user):
     for session, state, member in (
         ("a", Health.CONNECTOR_GONE, owner),
