@@ -535,7 +535,15 @@ def main() -> None:
     words, _ = _vocabulary()
     search_words = [words[1], words[19], words[99], words[-12], words[-1]]
     check_search_index(documents, search_words)
-    if args.analyze:
+    if connection.vendor == "postgresql":
+        # Seeding wrote a million rows in a minute: autovacuum and the GIN index's pending list
+        # would otherwise be catching up (on one of the 2 CPUs) while the pages are timed. A server
+        # in service is past that; this does the same work now, before the clock starts.
+        started = time.perf_counter()
+        with connection.cursor() as cursor:
+            cursor.execute("VACUUM (ANALYZE)")
+        log(f"VACUUM (ANALYZE) after seeding: {time.perf_counter() - started:.1f} s")
+    elif args.analyze:
         with connection.cursor() as cursor:
             cursor.execute("ANALYZE")
     log(f"database: {connection.vendor}; search index checked")
