@@ -24,7 +24,6 @@ import struct
 import subprocess
 import sys
 import threading
-import time
 from collections import Counter
 from multiprocessing.connection import Client, Connection, Listener
 from pathlib import Path
@@ -253,12 +252,15 @@ def remote_world(world_path: Path, address: str) -> Any:
 
 
 def wait_gone(process: subprocess.Popen[str], seconds: float = 5.0) -> None:
+    """Stop the server process (SIGTERM, then SIGKILL after `seconds`) and wait for it."""
     process.terminate()
-    deadline = time.monotonic() + seconds
-    while process.poll() is None and time.monotonic() < deadline:
-        time.sleep(0.05)
-    if process.poll() is None:
+    try:
+        process.wait(timeout=seconds)
+    except subprocess.TimeoutExpired:
         process.kill()
+        process.wait()
+    if process.stdout is not None:
+        process.stdout.close()
 
 
 if __name__ == "__main__":

@@ -612,15 +612,16 @@ def main() -> None:
     if args.rss_child:
         rss_child(args.world, os.environ["BENCH_SESSION"], args.rss_child)
         return
+    # a, b and t as asked, the same in this process and in the SQLite child beside it
+    runs: dict[str, Any] = {
+        "n": args.n,
+        "dialogs": args.dialogs,
+        "repeat": args.repeat,
+        "tgarchive": not args.skip_tgarchive,
+        "demo": args.demo_telegram,
+    }
     if args.throughput_child:
-        figures = throughput(
-            workdir,
-            n=args.n,
-            dialogs=args.dialogs,
-            repeat=args.repeat,
-            tgarchive=not args.skip_tgarchive,
-            demo=args.demo_telegram,
-        )
+        figures = throughput(workdir, **runs)
         for name in ("world", "session", "sizes"):
             del figures[name]
         print(json.dumps(figures))
@@ -630,15 +631,7 @@ def main() -> None:
     load_at_start = _setup.machine()
     log(f"machine: {load_at_start}")
 
-    figures = throughput(
-        workdir,
-        n=args.n,
-        dialogs=args.dialogs,
-        repeat=args.repeat,
-        profile=args.profile,
-        tgarchive=not args.skip_tgarchive,
-        demo=args.demo_telegram,
-    )
+    figures = throughput(workdir, **runs, profile=args.profile)
     figures.pop("world"), figures.pop("session")
     sizes = figures.pop("sizes")
     print(f"machine at start: {load_at_start}")
