@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django import forms
 from django.contrib import messages
 from django.http import HttpResponse
@@ -14,7 +12,7 @@ from django.views.decorators.http import require_http_methods, require_POST
 
 from sessions_app.forms import UseStoredForm, VerifyForm, two_step_password_field
 from sessions_app.http import AuthenticatedHttpRequest
-from sessions_app.models import Role
+from sessions_app.models import ConnectorInstance, Role
 from sessions_app.selectors import instance_state
 from sessions_app.selectors.access import has_role
 from sessions_app.services import authorizations as authorization_service
@@ -32,7 +30,12 @@ NEEDS_DASHBOARD_KEY = "Verify, Active sessions, Terminate and Archive"
 
 
 def _conflict_page(
-    request: AuthenticatedHttpRequest, instance: Any, conflict: StoreConflict, form: UseStoredForm, *, status: int
+    request: AuthenticatedHttpRequest,
+    instance: ConnectorInstance,
+    conflict: StoreConflict,
+    form: UseStoredForm,
+    *,
+    status: int,
 ) -> HttpResponse:
     return render(
         request,
